@@ -14,6 +14,7 @@ extraction, alert rules and digest rendering are pure functions called from here
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +28,7 @@ from monitor.config import Config
 from monitor.digest import render_digest
 from monitor.errors import DeliveryError, FetchError, MonitorError, ParseError
 from monitor.feeds import parse_feed
-from monitor.fetch import Fetcher, FetchResult
+from monitor.fetch import AddressRefused, Fetcher, FetchResult, RobotsDisallowed
 from monitor.notify import make_message_id, send_smtp, write_digest_file
 from monitor.store import Store
 from monitor.text import article_from_entry, extract_article
@@ -147,7 +148,8 @@ class Service:
         parsed = parse_feed(result.body, result.final_url or feed.url, result.headers)
         new = 0
         for entry in parsed.entries:
-            if self.store.add_entry(entry, now) is not None:
+            # Entries belong to the feed as configured; links resolve against where it was served.
+            if self.store.add_entry(dataclasses.replace(entry, feed_url=feed.url), now) is not None:
                 new += 1
         self.store.record_feed_ok(feed.url, now, next_check=next_check, etag=result.etag,
                                   last_modified=result.last_modified, new_url=result.permanent_url,
@@ -206,6 +208,9 @@ class Service:
             return article_from_entry(entry)
         try:
             result = self.fetcher.get(entry.link, article=True)
+        except (AddressRefused, RobotsDisallowed) as e:
+            log.info("article %s: %s; using the feed's text", entry.link, e)
+            return article_from_entry(entry)
         except FetchError as e:
             has_feed_text = bool((entry.content or entry.summary).strip())
             transient = e.status is None or e.status >= 500 or e.status == 429
@@ -215,7 +220,8 @@ class Service:
             log.info("article %s: %s; using the feed's text", entry.link, e)
             return article_from_entry(entry)
         try:
-            return extract_article(result.body, result.final_url or entry.link, entry=entry)
+            return extract_article(result.body, result.final_url or entry.link, entry=entry,
+                                   content_type=result.headers.get("content-type"))
         except ParseError as e:
             log.info("article %s: %s; using the feed's text", entry.link, e)
             return article_from_entry(entry)
