@@ -169,7 +169,7 @@ def query() -> None:
     """Query the store: alerts, facts."""
 
 
-FORMATS = click.Choice(["table", "json", "csv"])
+FORMATS = click.Choice(["table", "json", "csv", "markdown"])
 
 
 @query.command("alerts")
@@ -353,3 +353,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     except BrokenPipeError:  # `pledgewatch query ... | head`
         sys.stderr.close()
         sys.exit(0)
+
+
+from monitor import cli_query  # noqa: E402,F401

