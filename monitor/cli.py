@@ -101,11 +101,10 @@ def init(cfg: Config) -> None:
 @common_options
 def run(cfg: Config, once: bool, ignore_schedule: bool) -> None:
     """Run the daemon (or, with --once, one cycle)."""
-    from monitor.service import Service
-
     if once:
-        with Service(cfg) as svc:
-            report = svc.run_cycle(ignore_schedule=ignore_schedule)
+        from monitor.daemon import run_once
+
+        report = run_once(cfg, ignore_schedule=ignore_schedule)
         click.echo(report.summary())
         for line in report.errors:
             click.echo(f"  {line}", err=True)
