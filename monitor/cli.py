@@ -233,6 +233,10 @@ def _emit(rows: Sequence[dict[str, Any]], fmt: str, columns: list[str]) -> None:
         for r in rows:
             w.writerow({k: _cell(v) for k, v in r.items()})
         click.echo(buf.getvalue(), nl=False)
+    elif fmt == "markdown":
+        from monitor.cli_query import format_markdown
+
+        click.echo(format_markdown(rows, columns))
     else:
         click.echo(format_table(rows, columns))
 

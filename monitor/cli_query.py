@@ -3,9 +3,8 @@
 Registered on the groups of ``monitor.cli`` when this module is imported (the last line of
 ``cli.py``): ``query companies``, ``query timeline COMPANY [--chart FILE]``, ``query search
 TEXT``, ``query sql "SELECT ..."`` and ``pledgewatch reprocess [--since DATE] [--dry-run]``.
-Every query command prints table (aligned, fits the terminal), json, csv or markdown; the
-Markdown renderer here is also plugged into ``cli._emit`` so ``query alerts`` and ``query
-facts`` get ``--format markdown`` too.
+Every query command prints table (aligned, fits the terminal), json, csv or markdown; ``cli._emit``
+uses the Markdown renderer here for every query command.
 
 Query commands open the database read-only (``Store.open_readonly``): they never migrate or
 write, and work while the daemon writes (WAL).
@@ -62,19 +61,9 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-_plain_emit = cli_module._emit
-
-
 def emit(rows: Sequence[dict[str, Any]], fmt: str, columns: list[str]) -> None:
-    """Print rows as table, json, csv (``cli._emit``) or markdown (here)."""
-    if fmt == "markdown":
-        click.echo(format_markdown(rows, columns))
-    else:
-        _plain_emit(rows, fmt, columns)
-
-
-# The existing `query alerts` / `query facts` print through cli._emit: give them markdown too.
-cli_module._emit = emit
+    """Print rows as table, json, csv or markdown (``cli._emit``)."""
+    cli_module._emit(rows, fmt, columns)
 
 
 def _open(cfg: Config) -> Store:
