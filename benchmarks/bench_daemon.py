@@ -183,7 +183,8 @@ def report(samples: list[Sample], n: int) -> None:
 
 def extractor_only(n: int, zone: bool) -> None:
     """In this process: the extractor alone over n articles in batches of 50, with or without
-    ``nlp.memory_zone()`` around each batch; prints RSS and the string store's size."""
+    ``Extractor.memory_zones`` (nlp.memory_zone() around each batch); prints RSS and the string
+    store's size."""
     from monitor.extract import Extractor
 
     ex = Extractor.load()
@@ -194,12 +195,9 @@ def extractor_only(n: int, zone: bool) -> None:
     list(ex.extract_many(items[:50]))  # warm up
     start_rss, start_strings = rss_mb(os.getpid()), len(ex.nlp.vocab.strings)
     t0 = time.monotonic()
+    ex.memory_zones = zone  # Extractor wraps each batch in nlp.memory_zone() unless told not to
     for b in range(0, n, 50):
-        if zone:
-            with ex.nlp.memory_zone():
-                list(ex.extract_many(items[b:b + 50]))
-        else:
-            list(ex.extract_many(items[b:b + 50]))
+        list(ex.extract_many(items[b:b + 50]))
     secs = time.monotonic() - t0
     end_rss = rss_mb(os.getpid())
     print(f"extractor only, {'with' if zone else 'without'} memory_zone, {n} articles: RSS {start_rss:.0f} -> "

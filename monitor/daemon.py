@@ -134,10 +134,8 @@ class _LazyExtractor:
     """Stands for the shared extractor; loads it (a few seconds) on first use, so a cycle with
     nothing to extract never waits for spaCy.
 
-    ``extract_many`` (one call per batch of entries) runs inside ``nlp.memory_zone()``: the
-    strings spaCy interns for a batch are freed after it, so resident memory stays flat over
-    months of articles. The facts are plain records and outlive the zone; the batch's Docs do not
-    (they are never kept).
+    ``Extractor.extract_many`` parses each batch inside ``nlp.memory_zone()``: the strings spaCy
+    interns for a batch are freed after it, so resident memory stays flat over months of articles.
     """
 
     def __init__(self, load: Callable[[], Any]) -> None:
@@ -145,11 +143,8 @@ class _LazyExtractor:
 
     def extract_many(self, items: Any, *args: Any, **kwargs: Any) -> list[list[Any]]:
         real = self._load()
-        zone = getattr(getattr(real, "nlp", None), "memory_zone", None)
-        if zone is None:
-            return [list(facts) for facts in real.extract_many(items, *args, **kwargs)]
-        with zone():
-            return [list(facts) for facts in real.extract_many(items, *args, **kwargs)]
+        # Extractor parses each batch inside nlp.memory_zone() itself (zones must not nest)
+        return [list(facts) for facts in real.extract_many(items, *args, **kwargs)]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._load(), name)

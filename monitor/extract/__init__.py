@@ -47,6 +47,8 @@ class Extractor:
         # max characters between a quantity and its metric word in the pre-filter (narrower windows lost recall on dev)
         self.window = 100_000
         self.selective_ner = True
+        self.memory_zones = True
+        self._zone_active = False
         self.cues = load_cues(str(models_dir))
         pf = self.cues.raw["prefilter"]
         self._quantity = re.compile(pf["quantity"], re.IGNORECASE)
@@ -115,8 +117,22 @@ class Extractor:
 
     # -- internals ----------------------------------------------------------------------------
     def _run_batch(self, batch: list[Item]) -> Iterator[list[Fact]]:
-        for ctx in self._contexts(batch):
-            yield self.facts(ctx)
+        """Facts of one batch. With ``memory_zones`` (the default) the batch is parsed inside
+        ``nlp.memory_zone()``: the strings spaCy interns for it are freed afterwards, so memory
+        stays flat over months of articles. Facts are plain records and outlive the zone; the
+        batch's Docs never leave this method. Results are computed before anything is yielded, so
+        a consumer that calls back into the extractor never nests zones."""
+        zone = getattr(self.nlp, "memory_zone", None) if self.memory_zones else None
+        if zone is None or self._zone_active:
+            results = [self.facts(ctx) for ctx in self._contexts(batch)]
+        else:
+            self._zone_active = True
+            try:
+                with zone():
+                    results = [self.facts(ctx) for ctx in self._contexts(batch)]
+            finally:
+                self._zone_active = False
+        yield from results
 
     def _contexts(self, batch: list[Item]) -> list[DocContext]:
         prepared = [self._prepare(text or "", title, published) for text, title, published in batch]
