@@ -104,7 +104,7 @@ class Extractor:
                 out.extend(finder(ctx))
             except Exception as e:  # a finder's bug must not lose the article's other facts
                 log.exception("%s failed on %r: %s", name, (ctx.title or ctx.text[:60]), e)
-        return out
+        return _unique(out)
 
     def is_candidate(self, sentence: str) -> bool:
         """The pre-filter: could this sentence hold a fact? (a change quantity and a metric word,
@@ -206,6 +206,20 @@ class Extractor:
 
     def _title_mentions(self, title: str) -> list[Mention]:
         return [Mention(m.start, m.end, m.canonical, m.surface) for m in self._gaz_mentions(title)]
+
+
+def _unique(facts: list[Fact]) -> list[Fact]:
+    """One fact per statement: a fact whose every field but its evidence equals an earlier one's
+    (a headline repeated in the page text, a figure restated in the conclusion) is dropped; the
+    first statement is kept."""
+    seen: set[tuple[Any, ...]] = set()
+    out: list[Fact] = []
+    for f in facts:
+        key = tuple(getattr(f, n) for n in f.__dataclass_fields__ if n != "evidence")
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
 
 
 _NOT_NAMES = frozenset({
