@@ -49,6 +49,11 @@ def test_find_percents(text: str, expected: list[tuple[float, str]]) -> None:
     ("halving emissions by 2030", [(50.0, "decrease")]),
     ("cut by half", [(50.0, None)]),
     ("reduced by a quarter", [(25.0, None)]),
+    ("fell by nearly a fifth", [(20.0, None)]),
+    ("rose by about a tenth", [(10.0, None)]),
+    ("cut by two-fifths", [(40.0, None)]),
+    ("down by three quarters", [(75.0, None)]),
+    ("a fifth of its emissions", []),
     ("a double-digit rise", []),
 ])
 def test_find_multipliers(text: str, expected: list[tuple[float, str | None]]) -> None:

@@ -46,14 +46,17 @@ _MULT = re.compile(
     r"\b(?P<q>(?:more than|nearly|almost|roughly|about|close to|over|at least|more than)\s+)?"
     r"(?P<w>doubl(?:ed|ing|e|es)|tripl(?:ed|ing|e|es)|trebl(?:ed|ing|e|es)|quadrupl(?:ed|ing|e|es)|"
     r"halv(?:ed|ing|es)|halve)\b(?!-)"
-    r"|\b(?:by|in)\s+(?P<frac>half|a half|a third|one third|one-third|a quarter|one quarter|two[- ]thirds|"
-    r"three[- ]quarters)\b",
+    r"|\b(?:by|in)\s+(?:(?:nearly|almost|about|around|roughly|more than|over|close to|some)\s+)?"
+    r"(?P<frac>half|a half|a third|one third|one-third|a quarter|one quarter|two[- ]thirds|"
+    r"three[- ]quarters|a fifth|one fifth|one-fifth|two[- ]fifths|a tenth|one tenth|one-tenth)\b",
     re.IGNORECASE)
 _MULT_VALUES = {"doubl": (100.0, "increase"), "tripl": (200.0, "increase"), "trebl": (200.0, "increase"),
                 "quadrupl": (300.0, "increase"), "halv": (50.0, "decrease")}
 _FRACTIONS = {"half": 50.0, "a half": 50.0, "a third": 100 / 3, "one third": 100 / 3, "one-third": 100 / 3,
               "a quarter": 25.0, "one quarter": 25.0, "two thirds": 200 / 3, "two-thirds": 200 / 3,
-              "three quarters": 75.0, "three-quarters": 75.0}
+              "three quarters": 75.0, "three-quarters": 75.0, "a fifth": 20.0, "one fifth": 20.0,
+              "one-fifth": 20.0, "two fifths": 40.0, "two-fifths": 40.0, "a tenth": 10.0, "one tenth": 10.0,
+              "one-tenth": 10.0}
 
 _TONNES = re.compile(
     rf"(?<![\w.])(?P<a>{_DIGITS}|{_WORDNUM})\s*(?P<s>million|billion|thousand|mn|bn|m|b)?\s*"
