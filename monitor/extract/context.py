@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from spacy.tokens import Doc, Span
 
 __all__ = ["DocContext", "Sentence", "Mention", "split_sentences", "find_years", "fiscal_year_end",
-           "ANAPHOR_NOUNS"]
+           "ANAPHOR_NOUNS", "speaker_patterns", "speaker_mentions"]
 
 # Generic nouns that, after 'the' (optionally with adjectives), refer back to the subject company.
 ANAPHOR_NOUNS = {
@@ -338,6 +338,25 @@ def ner_mentions(doc: Any, taken: Iterable[Mention], plausible: Callable[[str], 
             continue
         out.append(Mention(s, e, canonical(name) or name, ent.text, "ner"))
     return out
+
+
+def speaker_patterns(roles: Sequence[str], links: Sequence[str]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Regexes for the text just before and just after a company mention that make the company a
+    speaker's employer: '... analysts at |X|', '|X| analysts', '|X|'s chief economist', 'a |X| analyst'."""
+    role = "(?:" + "|".join(re.escape(r) for r in roles) + ")s?"
+    link = "(?:" + "|".join(re.escape(w) for w in links) + ")"
+    before = re.compile(rf"\b{role}\s+{link}\s+(?:the\s+)?$", re.IGNORECASE)
+    after = re.compile(rf"^(?:['’]s)?(?:\s+(?:chief|senior|lead|head|equity|research|credit|energy|oil|"
+                       rf"climate|sustainability|industry|market|[a-z]+-based))?\s+{role}\b", re.IGNORECASE)
+    return before, after
+
+
+def speaker_mentions(text: str, mentions: Sequence[Mention],
+                     patterns: tuple[re.Pattern[str], re.Pattern[str]]) -> list[Mention]:
+    """The mentions of ``text`` that name a speaker's employer (see :func:`speaker_patterns`)."""
+    before, after = patterns
+    return [m for m in mentions
+            if before.search(text[max(0, m.start - 40):m.start]) or after.match(text[m.end:m.end + 40])]
 
 
 def _clean_org(text: str) -> str:
