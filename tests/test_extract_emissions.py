@@ -103,6 +103,17 @@ CASES = [
     ("Emissions from India's steel industry rose 8% in 2023.",
      [(None, "ghg", "increase", 8, "%", "reported", 2023, 2022)]),
     ("The share of its electricity from renewables rose 5 percentage points in 2023, Siemens said.", []),
+    # the change as a noun: in apposition, or 'the increase of X% in <metric>'
+    ("Carbon emissions at Lufthansa Group climbed to 30 million tonnes in 2023, a rise of 9%.",
+     [("Lufthansa", "ghg", "increase", 9, "%", "reported", 2023, 2022)]),
+    ("The increase of 9% in Lufthansa's emissions in 2023 was driven by long-haul flying.",
+     [("Lufthansa", "ghg", "increase", 9, "%", "reported", 2023, 2022)]),
+    ("Lufthansa's revenue climbed to 30 billion euros in 2023, a rise of 9%.", []),
+    ("The increase of 9% in Lufthansa's revenue was driven by long-haul flying.", []),
+    ("A rise of 9% in passenger numbers pushed Lufthansa's emissions higher.", []),
+    # fractions
+    ("Heidelberg Materials said its scope 1 emissions fell by nearly a fifth between 2019 and 2024.",
+     [("Heidelberg Materials", "scope1", "decrease", 20, "%", "reported", 2024, 2019)]),
 ]
 
 

@@ -342,7 +342,8 @@ def _core(head: Token, cues: Cues) -> set[int]:
     """Token ids of a noun phrase's core: the head, its compounds/modifiers, and (when the head is
     itself a metric, measure or change word) the objects of its 'of'/'from'/'in'/'at' phrases."""
     heads = set(cues.raw["emission_heads"]) | set(cues.raw["energy_heads"]) | _DIRECTION_NOUNS | {
-        "footprint", "intensity", "output", "level", "total", "figure", "scope", "withdrawal"}
+        "footprint", "intensity", "output", "level", "total", "figure", "scope", "withdrawal",
+        "%", "percent", "cent"}  # 'the increase of 9% in its emissions'
     out: set[int] = set()
 
     def walk(t: Token) -> None:
@@ -401,10 +402,13 @@ def _change_for(ctx: DocContext, sent: Sentence, q: Quantity, cues: Cues) -> Emi
     if np is not None:
         metric_hit = _metric_core(np, cues)
         arg = list(np.subtree)
-        if metric_hit is None and np.lemma_.lower() in _DIRECTION_NOUNS and (
+        if metric_hit is None and np.lemma_.lower() in _DIRECTION_NOUNS and np.dep_ in ("appos", "npadvmod") and \
+                not any(c.dep_ == "prep" and c.lower_ == "in" for c in np.children):
+            np = None  # 'emissions climbed to 30 million tonnes, a rise of 9%': the clause has the metric
+        elif metric_hit is None and np.lemma_.lower() in _DIRECTION_NOUNS and (
                 any(c.dep_ == "prep" and c.lower_ in ("in", "of") for c in np.children)
                 or not _under_target_noun(np)):
-            return None  # 'a 42% fall in core profit'
+            return None  # 'a 42% fall in core profit''
 
     subj_ids: set[int] = set()
     for sj in subjs:
