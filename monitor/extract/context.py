@@ -336,6 +336,8 @@ def ner_mentions(doc: Any, taken: Iterable[Mention], plausible: Callable[[str], 
         name = _clean_org(ent.text)
         if len(name) < 3 or not plausible(name) or name.isupper() and len(name) <= 3 and not canonical(name):
             continue
+        if not canonical(name) and _headline_fragment(ent):
+            continue
         out.append(Mention(s, e, canonical(name) or name, ent.text, "ner"))
     return out
 
@@ -357,6 +359,14 @@ def speaker_mentions(text: str, mentions: Sequence[Mention],
     before, after = patterns
     return [m for m in mentions
             if before.search(text[max(0, m.start - 40):m.start]) or after.match(text[m.end:m.end + 40])]
+
+
+def _headline_fragment(ent: Any) -> bool:
+    """An ORG span that is really a piece of a title-case headline or a possessive phrase ('AI
+    Industry Is Betting', 'Trump's Greenland Threat'): it holds a verb, an auxiliary, a pronoun or
+    an inner possessive."""
+    toks = list(ent)
+    return any(t.pos_ in ("VERB", "AUX", "PRON") or (t.tag_ == "POS" and t.i < toks[-1].i) for t in toks)
 
 
 def _clean_org(text: str) -> str:

@@ -48,6 +48,8 @@ _GENERIC_HEADS = {"company", "group", "firm", "business", "maker", "giant", "car
                   "operator", "conglomerate", "producer", "major", "unit", "arm", "division", "subsidiary",
                   "carrier", "airline", "bank", "lender", "insurer", "miner", "steelmaker", "automaker", "provider",
                   "grocer", "supermarket", "manufacturer", "developer", "platform", "parent", "owner", "brand"}
+_NATIONAL = {"foreign", "national", "federal", "public", "global", "domestic", "inward", "outward", "state"}
+_PERSONS = {"he", "she"}
 _SPOKESPEOPLE = {"executives", "executive", "management", "managers", "spokesperson", "spokesman", "spokeswoman",
                  "ceo", "chairman", "chairwoman", "board", "directors", "president", "founder"}
 _CUE_SUBJECTS = {"expenditure", "expenditures", "capex", "spending", "investment", "investments", "budget",
@@ -320,6 +322,8 @@ def _company_for_token(inp: SentenceInput, tok: Token, depth: int = 0) -> tuple[
     if low in _SPOKESPEOPLE:
         return True, _resolve_pronoun(inp, tok, depth)
     if low in _CUE_SUBJECTS or tok.lemma_.lower() in _CUE_SUBJECTS:
+        if _national_or_group(tok):
+            return True, None
         poss = next((c for c in tok.children if c.dep_ == "poss"), None)
         return _company_for_token(inp, poss, depth + 1) if poss is not None and depth < 3 else (False, None)
     if low in _GENERIC_HEADS and tok.tag_ != "NNS":
@@ -381,6 +385,8 @@ def _resolve_pronoun(inp: SentenceInput, tok: Token, depth: int) -> str | None:
                and m[0] >= inp.span.start_char + inp.offset]
     if earlier:
         return earlier[-1][2]
+    if _low(tok) in _PERSONS:
+        return None  # 'He plowed $375 million into Helion': a person's own money, not the article's company
     return inp.subject
 
 
@@ -404,9 +410,24 @@ def resolve_company(inp: SentenceInput, token: Token) -> str | None:
     return inp.subject
 
 
+def _national_or_group(tok: Token) -> bool:
+    """Whether a money noun belongs to a country or a group of companies: 'French foreign direct
+    investment', 'US public spending', 'AI companies' infrastructure spending'."""
+    kids = list(tok.children)
+    if tok.dep_ in {"nsubj", "nsubjpass"}:
+        kids += [c for c in tok.head.children if c.dep_ in {"nsubj", "nsubjpass"} and c.i < tok.i]
+    if any(c.dep_ in {"amod", "compound"} and (c.ent_type_ in {"NORP", "GPE"} or _low(c) in _NATIONAL)
+           for c in kids):
+        return True
+    return any(c.dep_ in {"poss", "compound", "nsubj"} and c.tag_ == "NNS" and _low(c) not in _GENERIC_HEADS
+               and c.ent_type_ != "ORG" for c in kids)
+
+
 def _investor(inp: SentenceInput, tokens: Sequence[Token], cand: _Candidate, lo: int) -> str | None:
     """The company investing: subject of the cue, else the nearest company before it, else the subject."""
     anchor = tokens[cand.cue] if cand.cue is not None else tokens[cand.last]
+    if _low(anchor) in _CUE_SUBJECTS and _national_or_group(anchor):
+        return None
     subj = _subject_of(anchor)
     if subj is None and cand.cue_kind in {"object", "after"}:
         subj = _subject_of(tokens[cand.last])
