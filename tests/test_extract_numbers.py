@@ -54,6 +54,8 @@ def test_find_percents(text: str, expected: list[tuple[float, str]]) -> None:
     ("cut by two-fifths", [(40.0, None)]),
     ("down by three quarters", [(75.0, None)]),
     ("a fifth of its emissions", []),
+    ("trims operated emissions by half a million tonnes", []),
+    ("rose by a quarter of a percentage point", []),
     ("a double-digit rise", []),
 ])
 def test_find_multipliers(text: str, expected: list[tuple[float, str | None]]) -> None:

@@ -224,7 +224,12 @@ class Extractor:
         if not mentions:
             return mentions
         drop = speaker_mentions(text, mentions, self._speakers)
+        # 'the Baar-based miner', 'a Beijing-listed rival': a place, or a company as a mere descriptor
+        drop += [m for m in mentions if _DESCRIPTOR.match(text, m.end)]
         return [m for m in mentions if m not in drop] if drop else mentions
+
+
+_DESCRIPTOR = re.compile(r"[-‐–](?:based|headquartered|listed|registered|owned|backed|controlled|born)\b", re.IGNORECASE)
 
 
 def _unique(facts: list[Fact]) -> list[Fact]:

@@ -274,14 +274,25 @@ class DocContext:
         return None
 
     def anaphor_company(self, sent: Sentence, pos: int) -> str | None:
-        """The company an anaphor at ``pos`` refers to: for 'it'/'its', the last company named
-        before it in the same sentence, else the subject; for 'the company'-style phrases, the
-        subject; without a subject, the last company named before."""
+        """The company an anaphor at ``pos`` refers to.
+
+        'it'/'its': the last company before it in the same sentence that acts there (a subject,
+        not the object of a preposition or a verb, nor inside a relative clause that does not
+        hold the pronoun: 'It won a contract for Hongkong Post and said it ...' is not Hongkong
+        Post); a sentence-opening 'It' with no such company takes the company that opens the
+        previous sentence ('Carlsberg said ... It has pledged ...'); else the article's subject.
+        'the company'-style phrases: the subject; without a subject, the last company named before.
+        """
         word = sent.text[pos:pos + 8].lower()
         if re.match(r"its?\b|itself\b", word):
             before = [m for m in sent.mentions if m.end <= pos]
+            if sent.doc is not None:
+                before = [m for m in before if _acts_in(sent, m, pos)]
             if before:
                 return before[-1].name
+            opener = self._previous_opener(sent) if not sent.text[:pos].strip(" \"'‘“") else None
+            if opener:
+                return opener
         if self.subject:
             return self.subject
         before = [m for m in sent.mentions if m.end <= pos]
@@ -292,12 +303,47 @@ class DocContext:
                 return prev.mentions[-1].name
         return None
 
+    def _previous_opener(self, sent: Sentence) -> str | None:
+        """The company that opens the sentence before ``sent`` in the same paragraph (within its
+        first few words, as its subject usually is: 'Danish rival Carlsberg said ...')."""
+        if sent.is_title or sent.index <= 0:
+            return None
+        prev = self.sentences[sent.index - 1]
+        if prev.is_title or prev.paragraph != sent.paragraph or not prev.mentions:
+            return None
+        m = prev.mentions[0]
+        lead = prev.text[:m.start]
+        if len(lead.split()) > 3 or re.search(r"[,;:]|\b(?:said|says|for|with|to|from|by|of|in|at|on)\b", lead, re.I):
+            return None
+        return m.name
+
     def mentions_before(self, sent: Sentence) -> list[str]:
         """Companies named in the sentences before ``sent`` (body order), most recent last."""
         out: list[str] = []
         for prev in self.sentences[:sent.index]:
             out.extend(m.name for m in prev.mentions)
         return out
+
+
+def _acts_in(sent: Sentence, m: Mention, pos: int) -> bool:
+    """Whether the company mention ``m`` can be what a later 'it'/'its' at ``pos`` refers to: not the
+    object of a preposition or verb, not inside a relative or parenthetical clause that ends
+    before the pronoun."""
+    doc = sent.doc
+    toks = [t for t in doc if m.start <= t.idx < m.end]
+    if not toks:
+        return True
+    ids = {t.i for t in toks}
+    root = next((t for t in toks if t.head.i not in ids or t.head.i == t.i), toks[0])
+    while root.dep_ in ("compound", "appos", "flat", "nmod", "amod", "conj") and root.head.i != root.i:
+        root = root.head
+    if root.dep_ in ("pobj", "dobj", "dative", "iobj", "oprd"):
+        return False
+    for a in root.ancestors:
+        if a.dep_ in ("relcl", "acl", "parataxis", "appos") and not any(
+                t.idx <= pos < t.idx + len(t.text) for t in a.subtree):
+            return False
+    return True
 
 
 def _is_anaphor_np(piece: str) -> bool:

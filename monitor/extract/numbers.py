@@ -48,7 +48,8 @@ _MULT = re.compile(
     r"halv(?:ed|ing|es)|halve)\b(?!-)"
     r"|\b(?:by|in)\s+(?:(?:nearly|almost|about|around|roughly|more than|over|close to|some)\s+)?"
     r"(?P<frac>half|a half|a third|one third|one-third|a quarter|one quarter|two[- ]thirds|"
-    r"three[- ]quarters|a fifth|one fifth|one-fifth|two[- ]fifths|a tenth|one tenth|one-tenth)\b",
+    r"three[- ]quarters|a fifth|one fifth|one-fifth|two[- ]fifths|a tenth|one tenth|one-tenth)\b"
+    r"(?!\s+(?:of\s+)?(?:a\s+|an\s+|one\s+)?(?:million|billion|thousand|tonnes?|tons?|percentage|points?|mt|gt)\b)",
     re.IGNORECASE)
 _MULT_VALUES = {"doubl": (100.0, "increase"), "tripl": (200.0, "increase"), "trebl": (200.0, "increase"),
                 "quadrupl": (300.0, "increase"), "halv": (50.0, "decrease")}
