@@ -196,11 +196,13 @@ def _subjects(verb: Token) -> list[Token]:
             return [v.head]
         if found:
             return found
-        if v.dep_ == "relcl":
-            return [v.head]
+        if v.dep_ == "relcl" or (v.dep_ == "acl" and v.tag_ == "VBG" and v.head.pos_ in ("NOUN", "PROPN")):
+            return [v.head]  # 'emissions, which rose 5%'; 'showed its emissions falling 6.5%'
         if v.dep_ in ("xcomp", "conj", "acomp", "advcl", "pcomp", "auxpass", "aux") and v.head.i != v.i:
             if v.dep_ == "advcl" and v.head.lemma_ in ("say", "report", "show", "tell", "note", "add"):
-                return []
+                objs = [c for c in v.head.children if c.dep_ == "dobj"]
+                # 'the report showed scope 2 emissions rising 4.1%': the participle's subject is the object
+                return objs if v.tag_ == "VBG" and v.head.lemma_ in ("show", "report") and objs else []
             v = v.head
             continue
         return []
@@ -594,8 +596,13 @@ def _hypothetical(verb: Token, text: str) -> bool:
     low = text.lower()
     if any(re.search(p, low) for p in load_cues().raw["hypothetical_words"]):
         return True
-    return any(any(c.dep_ == "mark" and c.lower_ in ("if", "unless") for c in t.children)
-               for t in [verb, *verb.ancestors])
+    if any(any(c.dep_ == "mark" and c.lower_ in ("if", "unless") for c in t.children)
+           for t in [verb, *verb.ancestors]):
+        return True
+    # 'If the grounding lasted a year, emissions would be 60% lower': a conditional main clause
+    conditional = any(t.dep_ == "mark" and t.lower_ in ("if", "unless") and t.head.dep_ == "advcl"
+                      for t in verb.doc)
+    return conditional and any(c.dep_ == "aux" and c.lower_ in ("would", "could", "might", "'d") for c in verb.children)
 
 
 _MODALS = {"will", "would", "could", "might", "may", "should", "'ll", "wo", "shall", "must"}

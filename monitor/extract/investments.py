@@ -381,6 +381,10 @@ def _resolve_pronoun(inp: SentenceInput, tok: Token, depth: int) -> str | None:
             decided, name = _company_for_token(inp, subj, depth + 1)
             if decided:
                 return name
+    if _low(tok) in {"it", "its"} and inp.company_of is not None:
+        # the document context resolves 'it' (the company acting before it, or the opener of the
+        # previous sentence, else the subject)
+        return inp.company_of(tok.idx + inp.offset, tok.idx + len(tok.text) + inp.offset)
     earlier = [m for m in inp.mentions if m[1] <= tok.idx + inp.offset
                and m[0] >= inp.span.start_char + inp.offset]
     if earlier:

@@ -54,11 +54,13 @@ _YEAR_AFTER = [
     (re.compile(r"^[^.;]{0,120}?\bby\s+(?:the\s+end\s+of\s+|end\s+of\s+|the\s+year\s+)?(?:fiscal\s+(?:year\s+)?)?"
                 r"(20\d\d)\b", re.I), "year"),
     (re.compile(r"^[^.;]{0,120}?\bby\s+the\s+same\s+(?:year|date)\b", re.I), "same"),
+    (re.compile(r"^(?:\s+[\w-]+){0,3}?\s+in\s+(20[3-9]\d)\b(?!\s*(?:levels?|figures?|baseline))", re.I), "in_year"),
     (re.compile(r"^[^.;]{0,120}?\bby\s+(?:the\s+end\s+of\s+)?(?:the|this)\s+decade\b", re.I), "decade"),
     (re.compile(r"^[^.;]{0,60}?(?:,\s*|\s)to\s+(20\d\d)\b", re.I), "moved"),
     (re.compile(r"^(?:\s+[\w-]+){0,3}?\s+(?:target|goal|ambition|pledge|deadline)\s+(?:date\s+)?(?:for|of)\s+"
                 r"(20\d\d)\b", re.I), "year"),
 ]
+_FY_RANGE = re.compile(r"\b(?:the\s+)?(?:financial|fiscal)\s+year\s+(20)\d\d\s?[-–/]\s?(\d\d)\b", re.I)
 _FROM_DATE = re.compile(r"^[^.;]{0,20}?\bfrom\s+(?:[A-Z][a-z]+\s+\d{1,2},?\s+)?(20\d\d)\b")
 _YEAR_BEFORE = re.compile(r"\b(20\d\d)\s+$")
 _GOAL_NOUN_AFTER = re.compile(r"^[\w\s-]{0,30}?\b(?:goal|goals|target|targets|ambition|pledge|commitment|aim|"
@@ -118,7 +120,8 @@ def _before(text: str, pledge: _Pledge, words: list[str], span: int = 45) -> boo
 
 def _bound_year(text: str, pledge: _Pledge, published: date | None, last_year: int | None) -> int | None:
     """The horizon year bound to a pledge wording, or None."""
-    after = text[pledge.end:]
+    # fiscal-year ranges end in their second year: 'by the financial year 2031-32' -> 2032
+    after = _FY_RANGE.sub(lambda m: f"{m.group(1)}{m.group(2)}", text[pledge.end:])
     if re.match(r"^[^.;]{0,40}?\bsince\b", after, re.I) and not re.match(r"^[^.;]{0,40}?\bby\s+20\d\d", after):
         return None
     before = text[:pledge.start]
@@ -137,6 +140,12 @@ def _bound_year(text: str, pledge: _Pledge, published: date | None, last_year: i
             if _before(text, pledge, _patterns()["abandoned_before"], 35):
                 return None
             return int(m.group(1))
+        if kind == "in_year":
+            # 'reaching carbon neutrality in 2050' / 'become net zero in 2040': only after a verb of arriving
+            if re.search(r"\b(?:reach|reaching|achieve|achieving|become|becoming|be|go|going|turn|turning|hit|"
+                         r"hitting|attain|attaining)\s+(?:\w+\s+){0,2}$", text[:pledge.start], re.I):
+                return int(m.group(1))
+            continue
         if kind == "same":
             earlier = re.findall(r"\bby\s+(?:the\s+end\s+of\s+)?(20\d\d)\b", before)
             return int(earlier[-1]) if earlier else last_year
