@@ -229,7 +229,8 @@ class Extractor:
         return [m for m in mentions if m not in drop] if drop else mentions
 
 
-_DESCRIPTOR = re.compile(r"[-‐–](?:based|headquartered|listed|registered|owned|backed|controlled|born)\b", re.IGNORECASE)
+_DESCRIPTOR = re.compile(r"[-‐–](?:based|headquartered|listed|registered|owned|backed|controlled|born)\b",
+                         re.IGNORECASE)
 
 
 def _unique(facts: list[Fact]) -> list[Fact]:
