@@ -205,6 +205,7 @@ class Extractor:
                 extra = self._not_speakers(s.text, ner_mentions(s.doc, s.mentions, plausible, canonical))
                 if extra:
                     s.mentions = sorted([*s.mentions, *extra], key=lambda m: m.start)
+        _resolve_acronyms(sents)
         title_m = sents[0].mentions if sents and sents[0].is_title else []
         body = [s for s in sents if not s.is_title]
         subject = choose_subject(title_m, body)
@@ -231,6 +232,46 @@ class Extractor:
 
 _DESCRIPTOR = re.compile(r"[-‐–](?:based|headquartered|listed|registered|owned|backed|controlled|born)\b",
                          re.IGNORECASE)
+
+
+def _initials(name: str) -> str:
+    words = [w for w in re.findall(r"[A-Za-z][\w'’-]*", name) if w.lower() not in ("and", "of", "the", "de", "du")]
+    return "".join(w[0].upper() for w in words)
+
+
+def _resolve_acronyms(sents: list[Sentence]) -> None:
+    """An NER organisation written as the initials of a company the article names elsewhere is
+    that company: 'M&M' after 'Mahindra & Mahindra', 'NTT' after 'Nippon Telegraph and Telephone'."""
+    known: dict[str, str] = {}
+    for s in sents:
+        for m in s.mentions:
+            if m.kind != "ner":
+                for form in (m.name, m.surface):
+                    if len(_initials(form)) >= 2:
+                        known.setdefault(_initials(form), m.name)
+    if not known:
+        return
+    for s in sents:
+        for i, m in enumerate(s.mentions):
+            key = _acronym_key(m.surface)
+            if m.kind == "ner" and key in known:
+                s.mentions[i] = Mention(m.start, m.end, known[key], m.surface, "acronym")
+        if s.doc is None:
+            continue
+        added = [Mention(e.start_char, e.end_char, known[_acronym_key(e.text)], e.text, "acronym")
+                 for e in s.doc.ents if e.label_ == "ORG" and _acronym_key(e.text) in known
+                 and not any(m.start < e.end_char and e.start_char < m.end for m in s.mentions)]
+        if added:
+            s.mentions = sorted([*s.mentions, *added], key=lambda m: m.start)
+
+
+def _acronym_key(surface: str) -> str | None:
+    """'M&M' -> 'MM', 'NTT' -> 'NTT'; None for anything that is not written as initials."""
+    text = surface.strip()
+    if not re.fullmatch(r"[A-Z](?:[A-Z]|&|\.)*[A-Z.]", text):
+        return None
+    key = re.sub(r"[&.]", "", text)
+    return key if 2 <= len(key) <= 6 else None
 
 
 def _unique(facts: list[Fact]) -> list[Fact]:

@@ -277,7 +277,8 @@ def _subject_of(tok: Token) -> Token | None:
             if obj is not None:
                 return obj
         if node.dep_ in {"xcomp", "conj", "advcl", "ccomp", "acl", "dobj", "pobj", "prep", "attr", "nmod",
-                         "compound", "amod", "nummod", "quantmod", "appos", "npadvmod"} and node.head is not node:
+                         "compound", "amod", "nummod", "quantmod", "appos", "npadvmod", "acomp",
+                         "oprd"} and node.head is not node:
             node = node.head
             continue
         if node.dep_ == "relcl":
@@ -513,6 +514,8 @@ def _word_number(word: str) -> int | None:
 
 _HORIZON_PATTERNS: list[tuple[str, str]] = [
     (r"\bbetween\s+(?:fiscal\s+)?20\d\d\s+and\s+(?:fiscal\s+)?(?P<y>20\d\d)\b", "year"),
+    (r"\bbetween\s+FY\s?'?(?:20)?\d\d\s+and\s+FY\s?'?(?P<y>(?:20)?\d\d)\b", "span"),
+    (r"\b(?:by|through|until|till|to|in)\s+(?:the\s+end\s+of\s+)?FY\s?'?(?P<y>(?:20)?\d\d)\b", "span"),
     (r"\bfrom\s+20\d\d\s+(?:to|through|until|till)\s+(?P<y>20\d\d)\b", "year"),
     (rf"\b(?:by|through|until|till|to)\s+(?:the\s+end\s+of\s+)?(?:fiscal\s+(?:year\s+)?)?"
      rf"(?:(?:{_MONTHS})\w*\s+(?:\d{{1,2}},?\s+)?)?(?P<y>20\d\d)\b", "year"),
@@ -559,9 +562,15 @@ def horizon_year(text: str, anchor: int, published: date | None, fiscal_end: int
             dist = m.start() - after_from if m.start() >= anchor else (anchor - m.end()) + 2
             if kind == "year" and re.match(r"\s*(?:level|levels|baseline)", text[m.end():]):
                 continue
+            if _PLEDGE_BEFORE.search(text[max(0, m.start() - 40):m.start()]):
+                continue  # 'which aims to become carbon neutral by 2040': the pledge's year, not the plan's
             if best is None or dist < best[0]:
                 best = (dist, year if kind != "quarter" else (fiscal_end or (published.year if published else None)))
     return best[1] if best else None
+
+
+_PLEDGE_BEFORE = re.compile(r"\b(?:net[\s-]?zero|(?:carbon|climate)[\s-](?:neutral(?:ity)?|negative|positive)|"
+                            r"water[\s-]positive)(?:\s+[\w-]+){0,3}\s*$", re.I)
 
 
 def _resolve(kind: str, m: re.Match[str], published: date | None, fiscal_end: int | None) -> int | None:

@@ -1,0 +1,86 @@
+"""Whole-article cases in the style of wire and trade-press copy (written for these tests): who a
+pronoun is, initials of a company named earlier, years of plans vs pledges, money that belongs to
+a country, a group or a person, participle and conditional clauses. Run through the real
+Extractor with the real spaCy model."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from monitor.extract import Extractor
+
+PUB = date(2024, 8, 29)
+
+
+@pytest.fixture(scope="module")
+def ex() -> Extractor:
+    return Extractor.load()
+
+
+def facts(ex: Extractor, title: str | None, text: str) -> list[tuple]:
+    out = []
+    for f in ex.extract(text, title, PUB):
+        if f.type == "emission_change":
+            out.append(("E", f.company, f.direction, f.value, f.status, f.year))
+        elif f.type == "investment":
+            out.append(("I", f.company, f.amount, f.currency, f.by_year))
+        else:
+            out.append(("T", f.company, f.goal, f.year))
+    return out
+
+
+CASES = [
+    # 'it' opening a sentence is the company that opened the one before, not the article's subject
+    ("Heineken's brewery emissions fall",
+     "Heineken said its brewery emissions fell 4% in 2023. Danish rival Carlsberg said on the same day that it "
+     "had cut emissions at its breweries by 12% in 2023. It has pledged carbon-neutral breweries by 2030.",
+     [("E", "Heineken", "decrease", 4.0, "reported", 2023), ("E", "Carlsberg", "decrease", 12.0, "reported", 2023),
+      ("T", "Carlsberg", "carbon-neutral", 2030)]),
+    # 'it' after an object of a preposition is still the acting company
+    ("Cathay Pacific wins mail deal",
+     "Cathay Pacific won a contract to fly mail for Hongkong Post, and said it remained committed to net-zero "
+     "carbon emissions by 2050.",
+     [("T", "Cathay Pacific", "net-zero carbon emissions", 2050)]),
+    # initials of a company named in the title; the pledge's year is not the plan's horizon
+    ("Mahindra & Mahindra plans EV push",
+     "M&M, which aims to become carbon neutral by 2040, said it would invest Rs 12,000 crore in its electric "
+     "vehicle subsidiary between FY25 and FY27.",
+     [("I", "Mahindra & Mahindra", 120e9, "INR", 2027), ("T", "Mahindra & Mahindra", "carbon neutral", 2040)]),
+    # a '-based' descriptor names a place, and the description refers to the subject
+    ("Glencore results",
+     "The Baar-based commodities trader aims to cut its total emissions by 50% by 2035 from 2019 levels.",
+     [("E", "Glencore", "decrease", 50.0, "target", 2035)]),
+    # a participle after 'showed'
+    ("POSCO sustainability report",
+     "The report showed POSCO's scope 2 emissions, from bought electricity, rising 4.1% in 2023.",
+     [("E", "POSCO", "increase", 4.1, "reported", 2023)]),
+    # a conditional main clause is no fact
+    ("Singapore Airlines grounds jets",
+     "If the grounding lasted a full year, an analyst estimated, the group's CO2 emissions would be about 60% "
+     "lower than in a normal year.",
+     []),
+    # 'in 2050' after 'reaching'; a fiscal-year range ends in its second year
+    ("POSCO targets",
+     "POSCO aims to cut emissions 10% by 2030 from 2018 before reaching carbon neutrality in 2050.",
+     [("E", "POSCO", "decrease", 10.0, "target", 2030), ("T", "POSCO", "carbon neutrality", 2050)]),
+    ("HDFC Bank climate goal",
+     "HDFC Bank said it would become carbon neutral by the financial year 2031-32.",
+     [("T", "HDFC Bank", "carbon neutral", 2032)]),
+    # money of a country, of a group of companies or of a person is no company's investment
+    ("Airbus in India", "French foreign direct investment in India totals nearly $15 billion.",
+     [("I", None, 15e9, "USD", None)]),
+    ("OpenAI spends", "AI companies' infrastructure spending approached $1 trillion in 2024.",
+     [("I", None, 1e12, "USD", 2024)]),
+    ("Altman backs fusion", "He plowed a further $375 million into Helion, his largest personal bet.",
+     [("I", None, 375e6, "USD", None)]),
+    # an ordinary word that is also a brand is not a company without context
+    ("The EU's Green Deal", "Indeed, global CO2 emissions fell by about 45% in 2023.",
+     [("E", None, "decrease", 45.0, "reported", 2023)]),
+]
+
+
+@pytest.mark.parametrize("title,text,expected", CASES, ids=[c[0] for c in CASES])
+def test_article(ex: Extractor, title: str, text: str, expected: list[tuple]) -> None:
+    assert facts(ex, title, text) == expected
