@@ -78,6 +78,27 @@ CASES = [
     # an ordinary word that is also a brand is not a company without context
     ("The EU's Green Deal", "Indeed, global CO2 emissions fell by about 45% in 2023.",
      [("E", None, "decrease", 45.0, "reported", 2023)]),
+    # a '<city>, <state>-based' descriptor is the article's company, for changes and pledges alike
+    ("Duke Energy plans",
+     "The Charlotte, North Carolina-based utility aims to cut those emissions by 50% by 2030 from the 2005 level "
+     "and to reach net zero by 2050.",
+     [("E", "Duke Energy", "decrease", 50.0, "target", 2030), ("T", "Duke Energy", "net zero", 2050)]),
+    # a comparison with another company is not a change over time
+    ("Vattenfall lignite",
+     "Vattenfall's emissions were still about 60% higher than those of Nordic rival Fortum, an analyst said. "
+     "Its emissions were 20% below the industry average in 2023.",
+     []),
+    # a title-case headline word is not a company when the body names the company
+    ("Drugmaker pledges billions for vaccine plants",
+     "Sanofi said its scope 1 and 2 emissions in 2023 were 39% lower than in 2019. The group also plans to spend "
+     "EUR 400 million on a new insulin plant in Germany.",
+     [("E", "Sanofi", "decrease", 39.0, "reported", 2023), ("I", "Sanofi", 400e6, "EUR", None)]),
+    # a second scope of a pledge with its own year
+    ("Ahold Delhaize",
+     "The supermarket group aims to reach net-zero emissions across its own operations by 2040 and its whole "
+     "value chain by 2050.",
+     [("T", "Ahold Delhaize", "net-zero emissions across its own operations", 2040),
+      ("T", "Ahold Delhaize", "net-zero emissions across its whole value chain", 2050)]),
 ]
 
 

@@ -206,6 +206,7 @@ class Extractor:
                 if extra:
                     s.mentions = sorted([*s.mentions, *extra], key=lambda m: m.start)
         _resolve_acronyms(sents)
+        _drop_headline_guesses(sents, text)
         title_m = sents[0].mentions if sents and sents[0].is_title else []
         body = [s for s in sents if not s.is_title]
         subject = choose_subject(title_m, body)
@@ -232,6 +233,17 @@ class Extractor:
 
 _DESCRIPTOR = re.compile(r"[-‐–](?:based|headquartered|listed|registered|owned|backed|controlled|born)\b",
                          re.IGNORECASE)
+
+
+def _drop_headline_guesses(sents: list[Sentence], text: str) -> None:
+    """A title-case headline fools NER ('Drugmaker pledges billions ...'): an organisation found
+    only by NER in the title counts when the body writes it the same way too, or when the body
+    names no company at all (an article that names its company only in the title)."""
+    if not sents or not sents[0].is_title or not any(m.kind == "ner" for m in sents[0].mentions):
+        return
+    if not any(m for s in sents[1:] for m in s.mentions):
+        return
+    sents[0].mentions = [m for m in sents[0].mentions if m.kind != "ner" or m.surface in text]
 
 
 def _initials(name: str) -> str:

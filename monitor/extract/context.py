@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from spacy.tokens import Doc, Span
 
 __all__ = ["DocContext", "Sentence", "Mention", "split_sentences", "find_years", "fiscal_year_end",
-           "ANAPHOR_NOUNS", "speaker_patterns", "speaker_mentions"]
+           "ANAPHOR_NOUNS", "speaker_patterns", "speaker_mentions", "in_descriptor"]
 
 # Generic nouns that, after 'the' (optionally with adjectives), refer back to the subject company.
 ANAPHOR_NOUNS = {
@@ -62,6 +62,8 @@ ANAPHOR_NOUNS = {
     "processor", "shipper", "shipping", "line", "marketplace", "automotive",
     "semiconductor", "cement", "driller", "refiner", "chain", "outfit", "titan", "behemoth", "transporter",
     "logistics", "tech", "e-commerce", "startup", "network",
+    "drugmaker", "co-operative", "cooperative", "brewer", "trader", "telecoms", "telco", "jeweller", "insurer",
+    "exporter", "shipowner", "smelter", "chemicals", "pharmaceutical", "cooperative", "utilityco", "reinsurer",
 }
 _ANAPHOR_PRONOUNS = {"it", "its", "it's", "itself", "we", "our", "us"}
 _ABBREV = re.compile(
@@ -323,6 +325,18 @@ class DocContext:
         for prev in self.sentences[:sent.index]:
             out.extend(m.name for m in prev.mentions)
         return out
+
+
+def in_descriptor(t: Any) -> bool:
+    """Whether ``t`` is part of a '<place>-based' / '-headquartered' / '-listed' descriptor."""
+    doc = t.doc
+    for k in range(t.i + 1, min(len(doc), t.i + 7)):
+        w = doc[k]
+        if w.lower_ in ("based", "headquartered", "listed", "registered") and doc[k - 1].text in ("-", "‐", "–"):
+            return True
+        if w.pos_ in ("VERB", "AUX") or w.text in (";", ".") or w.lower_ in ("said", "says"):
+            return False
+    return False
 
 
 def _acts_in(sent: Sentence, m: Mention, pos: int) -> bool:

@@ -33,7 +33,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from monitor.extract.context import ANAPHOR_NOUNS, DocContext, Sentence, find_years, fiscal_year_end
+from monitor.extract.context import (
+    ANAPHOR_NOUNS,
+    DocContext,
+    Sentence,
+    find_years,
+    fiscal_year_end,
+    in_descriptor,
+)
 from monitor.extract.numbers import Quantity, find_quantities
 from monitor.types import EmissionChange
 
@@ -334,6 +341,15 @@ def _np_holding(root: Token) -> Token | None:
     return None
 
 
+# '60% higher than those of rival Fortum', '20% below the industry average': a comparison between
+# companies, not a change over time
+_CROSS_COMPARISON = re.compile(
+    r"\s*(?:higher|lower|more|less|above|below|greater|smaller|bigger)\s+than\s+(?:"
+    r"(?:those|that)\s+(?:of|at)\b|(?:at\s+)?(?:its|their|the)\s+(?:\w+\s+)?(?:rivals?|peers?|competitors?)\b|"
+    r"(?:the\s+)?(?:industry|sector|market|peer[- ]group)\s+average\b)"
+    r"|\s*(?:above|below|under|over)\s+(?:the\s+)?(?:industry|sector|market|peer[- ]group)\s+average\b",
+    re.IGNORECASE)
+
 _DIRECTION_NOUNS = {"rise", "increase", "jump", "growth", "surge", "climb", "gain", "fall", "decrease",
                     "decline", "drop", "cut", "reduction", "fell", "dip", "slide", "spike", "reversal", "change",
                     "improvement", "contraction", "halving", "doubling", "increment", "uptick", "downturn"}
@@ -393,7 +409,7 @@ def _change_for(ctx: DocContext, sent: Sentence, q: Quantity, cues: Cues) -> Emi
         return None
     root = _root_of(toks)
     q_ids = {t.i for t in toks}
-    if _is_level(doc, toks, q):
+    if _is_level(doc, toks, q) or _CROSS_COMPARISON.match(sent.text, q.end):
         return None
     verb = _clause_verb(root)
     clause = _clause_tokens(verb, q_ids)
@@ -804,7 +820,9 @@ def _noncompany(t: Token) -> bool:
     if t.lemma_.lower() in ANAPHOR_NOUNS and not any(c.dep_ == "poss" and c.ent_type_ in ("GPE", "LOC")
                                                      for c in t.children):
         return False  # 'the Swiss group', 'the British lender' describe a company
-    near = [t, *[c for c in t.children if c.dep_ in ("poss", "compound", "amod")]]
+    if in_descriptor(t):
+        return False  # 'The Charlotte, North Carolina-based utility': a place describing a company
+    near = [t, *[c for c in t.children if c.dep_ in ("poss", "compound", "amod") and not in_descriptor(c)]]
     return any(x.ent_type_ in ("GPE", "NORP", "LOC") or x.lemma_.lower() in _NONCOMPANY_SUBJ for x in near)
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from spacy.tokens import Span, Token
 
+from monitor.extract.context import in_descriptor
 from monitor.extract.money import Money, find_money
 from monitor.types import Evidence, Investment
 
@@ -336,6 +337,8 @@ def _company_for_token(inp: SentenceInput, tok: Token, depth: int = 0) -> tuple[
             if decided and name is not None:
                 return True, name
         return True, inp.subject
+    if tok.ent_type_ in {"GPE", "NORP", "LOC"} and in_descriptor(tok):
+        return True, inp.subject  # 'The Charlotte, North Carolina-based utility ...'
     if tok.ent_type_ in {"GPE", "NORP", "LOC", "PERSON"}:
         return True, None
     if tok.pos_ == "PROPN" and tok.ent_type_ != "PERSON":

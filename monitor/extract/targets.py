@@ -187,9 +187,13 @@ def _continuations(text: str, pledge: _Pledge, end_of_year: int) -> list[tuple[s
     m = re.match(r"^,?\s+and\s+by\s+(20\d\d)\s+((?:in|across|for)\s+[\w\s&-]{2,50}?)(?=[,.;]|$)", rest, re.I)
     if m:
         out.append((m.group(2).strip(), int(m.group(1))))
-    m = re.match(r"^,?\s+and\s+((?:in|across|for)\s+[\w\s&-]{2,50}?)\s+by\s+(20\d\d)\b", rest, re.I)
-    if m:
-        out.append((m.group(1).strip(), int(m.group(2))))
+    m = re.match(r"^,?\s+and\s+((?:(?:in|across|for)\s+)?(?:its|their|the)\s+[\w\s&-]{2,50}?)\s+by\s+(20\d\d)\b",
+                 rest, re.I)
+    if m and not re.match(r"(?:the\s+)?(?:same|end)\b", m.group(1), re.I):
+        scope = m.group(1).strip()
+        if not re.match(r"(?:in|across|for)\s", scope, re.I):
+            scope = "across " + scope  # 'and its whole value chain by 2050'
+        out.append((scope, int(m.group(2))))
     return out
 
 
