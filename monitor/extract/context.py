@@ -62,7 +62,8 @@ ANAPHOR_NOUNS = {
     "processor", "shipper", "shipping", "line", "marketplace", "automotive",
     "semiconductor", "cement", "driller", "refiner", "chain", "outfit", "titan", "behemoth", "transporter",
     "logistics", "tech", "e-commerce", "startup", "network",
-    "drugmaker", "co-operative", "cooperative", "brewer", "trader", "telecoms", "telco", "jeweller", "exporter", "shipowner", "smelter", "chemicals", "pharmaceutical", "utilityco", "reinsurer",
+    "drugmaker", "co-operative", "cooperative", "brewer", "trader", "telecoms", "telco", "jeweller", "exporter",
+    "shipowner", "smelter", "chemicals", "pharmaceutical", "reinsurer",
 }
 _ANAPHOR_PRONOUNS = {"it", "its", "it's", "itself", "we", "our", "us"}
 _ABBREV = re.compile(
