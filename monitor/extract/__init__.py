@@ -177,9 +177,10 @@ class Extractor:
         for start, end, para in split_sentences(text):
             sents.append(Sentence(text[start:end], start, end, len(sents), para))
         body_mentions = self._gaz_mentions(text)
+        confirmed = {m.canonical for m in body_mentions}
         for s in sents:
             if s.is_title:
-                s.mentions = self._title_mentions(s.text)
+                s.mentions = self._title_mentions(s.text, confirmed)
                 continue
             s.mentions = self._not_speakers(s.text, [Mention(m.start - s.start, m.end - s.start, m.canonical, m.surface)
                                                      for m in body_mentions if s.start <= m.start and m.end <= s.end])
@@ -217,9 +218,16 @@ class Extractor:
             return []
         return list(self.gaz.find(text))
 
-    def _title_mentions(self, title: str) -> list[Mention]:
-        return self._not_speakers(title, [Mention(m.start, m.end, m.canonical, m.surface)
-                                          for m in self._gaz_mentions(title)])
+    def _title_mentions(self, title: str, confirmed: set[str] = frozenset()) -> list[Mention]:  # type: ignore[assignment]
+        """Companies of a title; an ambiguous name ('Orange cuts CO2 emissions') counts when the
+        body names the same company."""
+        found = list(self._gaz_mentions(title))
+        if self.gaz is not None and confirmed:
+            spans = [(m.start, m.end) for m in found]
+            found += [m for m in self.gaz.find(title, require_context=False)
+                      if m.canonical in confirmed and not any(a < m.end and m.start < b for a, b in spans)]
+            found.sort(key=lambda m: m.start)
+        return self._not_speakers(title, [Mention(m.start, m.end, m.canonical, m.surface) for m in found])
 
     def _not_speakers(self, text: str, mentions: list[Mention]) -> list[Mention]:
         """``mentions`` without those naming a speaker's employer ('analysts at Morgan Stanley')."""

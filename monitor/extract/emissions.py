@@ -110,7 +110,11 @@ def find_emission_changes(ctx: DocContext, cues: Cues | None = None) -> list[Emi
         found = changes_in_sentence(ctx, sent, cues)
         (title if sent.is_title else body).extend(found)
     body_keys = {_key(f) for f in body}
-    kept_title = [f for f in title if _key(f) not in body_keys]
+    body_values = {_key(f)[1:] for f in body if f.company}
+    # a title fact the body repeats is the body's; one without a company whose figure the body
+    # gives with a company is that fact too
+    kept_title = [f for f in title
+                  if _key(f) not in body_keys and not (f.company is None and _key(f)[1:] in body_values)]
     return kept_title + body
 
 
@@ -587,7 +591,8 @@ def _dir_word(t: Token, cues: Cues) -> str | None:
     w, lem = t.text.lower(), t.lemma_.lower()
     nxt = t.nbor(1) if t.i + 1 < len(t.doc) else None
     if nxt is not None and ((w in ("more", "less") and nxt.lower_ == "than") or (w == "up" and nxt.lower_ == "to")
-                            or (w in ("over", "under", "above", "below") and nxt.like_num)):
+                            or (w in ("over", "under", "above", "below") and nxt.like_num
+                                and not re.fullmatch(r"(?:19|20)\d\d", nxt.text))):
         return None  # 'more than 90%', 'up to 5%', 'over 20%' are approximators
     if w in ("by", "to", "over", "above", "more") and t.pos_ == "ADP":
         return None
