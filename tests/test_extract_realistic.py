@@ -99,6 +99,17 @@ CASES = [
      "value chain by 2050.",
      [("T", "Ahold Delhaize", "net-zero emissions across its own operations", 2040),
       ("T", "Ahold Delhaize", "net-zero emissions across its whole value chain", 2050)]),
+    # 'below 2015 levels': the year after 'below' is a baseline, not an approximator ('below 20%')
+    ("AT&T climate report",
+     "AT&T said its scope 1 and 2 emissions in 2023 were 41% below 2015 levels, as it shut down its 3G network.",
+     [("E", "AT&T", "decrease", 41.0, "reported", 2023)]),
+    # an ambiguous name in the title ('Orange') is the company the body names
+    ("Orange cuts CO2 emissions 8.6%", "Orange said its emissions fell 8.6% in 2023.",
+     [("E", "Orange", "decrease", 8.6, "reported", 2023)]),
+    # two changes joined in one clause
+    ("Saint-Gobain results",
+     "Saint-Gobain said its scope 1 and 2 emissions fell 11% in 2023 and were 29% below 2017 levels.",
+     [("E", "Saint-Gobain", "decrease", 11.0, "reported", 2023), ("E", "Saint-Gobain", "decrease", 29.0, "reported", 2023)]),
 ]
 
 
