@@ -109,7 +109,8 @@ CASES = [
     # two changes joined in one clause
     ("Saint-Gobain results",
      "Saint-Gobain said its scope 1 and 2 emissions fell 11% in 2023 and were 29% below 2017 levels.",
-     [("E", "Saint-Gobain", "decrease", 11.0, "reported", 2023), ("E", "Saint-Gobain", "decrease", 29.0, "reported", 2023)]),
+     [("E", "Saint-Gobain", "decrease", 11.0, "reported", 2023),
+      ("E", "Saint-Gobain", "decrease", 29.0, "reported", 2023)]),
 ]
 
 
