@@ -111,6 +111,19 @@ CASES = [
      "Saint-Gobain said its scope 1 and 2 emissions fell 11% in 2023 and were 29% below 2017 levels.",
      [("E", "Saint-Gobain", "decrease", 11.0, "reported", 2023),
       ("E", "Saint-Gobain", "decrease", 29.0, "reported", 2023)]),
+    # a goal whose metric the previous sentence names
+    ("Kroger cuts emissions",
+     "Kroger said its emissions were 9.5% lower in 2023 than in 2018. It is targeting a 30% reduction by 2030.",
+     [("E", "Kroger", "decrease", 9.5, "reported", 2023), ("E", "Kroger", "decrease", 30.0, "target", 2030)]),
+    ("Nike results", "Nike's revenue rose 5% in 2023. The company aims for a 70% cut in costs by 2025.", []),
+    # the cost of a restructuring is not an investment
+    ("Takeda restructures",
+     "The company announced a restructuring that will cost about ¥140 billion, including job cuts in Europe.", []),
+    # a country's goal is no company's pledge; a pledge not made is none
+    ("Emirates",
+     "Emirates has not set a net-zero target with a specific date, although the United Arab Emirates has a "
+     "national goal of net zero by 2050.",
+     [("T", None, "net zero", 2050)]),
 ]
 
 

@@ -66,6 +66,7 @@ class Extractor:
         self._pledge = re.compile(pf["pledge"], re.IGNORECASE)
         self._money_cue = re.compile(pf["money_cue"], re.IGNORECASE)
         self._year = re.compile(pf["year"], re.IGNORECASE)
+        self._goal_cue = re.compile(pf.get("goal", r"\b(?:target(?:s|ing|ed)?|aims?|aiming|goal)\b"), re.IGNORECASE)
         self._finders = _optional_finders()
         roles = self.cues.raw.get("speaker_roles") or {}
         self._speakers = speaker_patterns(roles.get("roles", ["analyst"]), roles.get("links", ["at"]))
@@ -124,7 +125,10 @@ class Extractor:
             return True
         if _near(self._pledge, self._year, sentence, self.window):
             return True
-        return _near(self._quantity, self._metric, sentence, self.window)
+        if _near(self._quantity, self._metric, sentence, self.window):
+            return True
+        # 'It is targeting a 30% reduction by 2030': a goal whose metric the previous sentence names
+        return bool(self._goal_cue.search(sentence)) and bool(self._quantity.search(sentence))
 
     # -- internals ----------------------------------------------------------------------------
     def _run_batch(self, batch: list[Item]) -> Iterator[list[Fact]]:

@@ -429,7 +429,7 @@ def _change_for(ctx: DocContext, sent: Sentence, q: Quantity, cues: Cues) -> Emi
             np = None  # 'emissions climbed to 30 million tonnes, a rise of 9%': the clause has the metric
         elif metric_hit is None and np.lemma_.lower() in _DIRECTION_NOUNS and (
                 any(c.dep_ == "prep" and c.lower_ in ("in", "of") for c in np.children)
-                or not _under_target_noun(np)):
+                or not (_under_target_noun(np) or _under_target_verb(np))):
             return None  # 'a 42% fall in core profit''
 
     subj_ids: set[int] = set()
@@ -502,6 +502,17 @@ def _change_for(ctx: DocContext, sent: Sentence, q: Quantity, cues: Cues) -> Emi
 _TARGET_NOUNS = {"target", "goal", "pledge", "ambition", "commitment", "aim", "plan", "objective", "promise"}
 
 
+_TARGET_VERBS = {"target", "aim", "seek", "pledge", "commit", "promise", "intend"}
+
+
+def _under_target_verb(t: Token) -> bool:
+    """'It is targeting a 30% reduction', 'aims for a 70% cut': a change noun a target verb governs."""
+    head = t.head
+    if head.dep_ == "prep" and head.lower_ in ("for", "to"):
+        head = head.head
+    return t.dep_ in ("dobj", "pobj") and head.lemma_.lower() in _TARGET_VERBS
+
+
 def _under_target_noun(t: Token) -> bool:
     return any(a.lemma_.lower() in _TARGET_NOUNS for a in list(t.ancestors)[:3])
 
@@ -512,7 +523,8 @@ def _metric_by_reference(ctx: DocContext, sent: Sentence, verb: Token, root: Tok
     in the previous parsed sentence) when the quantity's own phrase only points back to it."""
     pointing = any(c.dep_ in ("dobj", "nsubjpass") and c.lower_ in ("them", "it", "these", "those")
                    for c in verb.children)
-    if not pointing and not (np is not None and np.lemma_.lower() in _DIRECTION_NOUNS and _under_target_noun(np)):
+    if not pointing and not (np is not None and np.lemma_.lower() in _DIRECTION_NOUNS
+                             and (_under_target_noun(np) or _under_target_verb(np))):
         return None
     before = [t for t in verb.doc if t.i < min(verb.i, root.i)]
     hit = _metric_in(before, cues)

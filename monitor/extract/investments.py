@@ -244,6 +244,15 @@ def _excluded(tokens: Sequence[Token], cand: _Candidate, hi: int) -> bool:
         head = tokens[cand.cue].head
         if head.pos_ in {"VERB", "AUX"} and head.lemma_.lower() in set(_cues()["holding_verbs"]):
             return True
+    cost = next((t for t in tokens[cand.cue:cand.cue + 4] if _low(t) in {"cost", "costs", "costing"}), None) \
+        if cand.cue is not None and cand.cue_kind == "cost" else None
+    if cost is not None:
+        subj = _subject_of(cost)
+        if subj is not None and _low(subj) in {"that", "which"} and subj.head.dep_ == "relcl":
+            subj = subj.head.head
+        if subj is not None and (_low(subj) in set(_cues()["exclusions"])
+                                 or subj.lemma_.lower() in set(_cues()["exclusions"])):
+            return True  # 'a restructuring that will cost ¥140 billion'
     if cand.cue is not None and cand.cue < first:
         for start, end in _phrase_hits(tokens, cand.cue, first, "exclusions"):
             if not (start <= cand.cue < end) and start > cand.cue:

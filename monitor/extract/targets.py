@@ -209,12 +209,15 @@ def targets_in_sentence(inp: SentenceInput, last_year: int | None = None) -> lis
     out: list[Target] = []
     evidence = sentence_evidence(inp, 0.75)
     for pledge in _pledges(text):
-        if _is_product(text, pledge) or _before(text, pledge, _patterns()["achievement_before"], 30):
-            continue
+        if _is_product(text, pledge) or _before(text, pledge, _patterns()["achievement_before"], 30) \
+                or _before(text, pledge, _patterns().get("negated_before", []), 30):
+            continue  # achieved, a product's label, or 'has not set a net-zero target'
+        national = re.search(_patterns().get("national_before", "$^"), text[max(0, pledge.start - 60):pledge.start],
+                             re.I)
         year = _bound_year(text, pledge, inp.published, last_year)
         if year is None or not 2000 <= year <= 2100:
             continue
-        company = _company(inp, pledge)
+        company = None if national else _company(inp, pledge)  # 'the national goal of net zero by 2050'
         wording = _wording(text, pledge)
         out.append(Target(company=company, goal=wording, year=year, evidence=evidence))
         last_year = year
