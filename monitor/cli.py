@@ -98,8 +98,10 @@ def init(cfg: Config) -> None:
 @click.option("--once", is_flag=True, help="Run one full cycle and exit.")
 @click.option("--ignore-schedule", is_flag=True,
               help="Poll every feed and retry failed articles now (except 410 Gone and Retry-After).")
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
+              help="Serve Prometheus metrics on 127.0.0.1:PORT (overrides [metrics] port; 0 = off).")
 @common_options
-def run(cfg: Config, once: bool, ignore_schedule: bool) -> None:
+def run(cfg: Config, once: bool, ignore_schedule: bool, metrics_port: int | None) -> None:
     """Run the daemon (or, with --once, one cycle)."""
     if once:
         from monitor.daemon import run_once
@@ -111,7 +113,8 @@ def run(cfg: Config, once: bool, ignore_schedule: bool) -> None:
         return
     from monitor.daemon import run_daemon
 
-    run_daemon(cfg, ignore_schedule=ignore_schedule)
+    port = cfg.metrics.port if metrics_port is None else metrics_port
+    run_daemon(cfg, ignore_schedule=ignore_schedule, metrics_port=port or None)
 
 
 @cli.command()
@@ -193,10 +196,13 @@ def alert_record(alert: Any) -> dict[str, Any]:
         "value": alert.value, "unit": alert.unit, "status": alert.status, "year": alert.year,
         "base_year": alert.base_year, "severity": alert.severity,
         "outlets": len({s.url for s in alert.sources}),
+        "independent_reports": alert.independent_reports,  # distinct stories (story clusters)
         "sources": [s.url for s in alert.sources if s.url],
         "evidence": alert.sources[0].sentence if alert.sources else None,
         "pledges": list(alert.pledges), "contradiction": alert.contradiction,
         "first_seen": alert.first_seen.isoformat() if alert.first_seen else None,
+        # 'emission', or 'investment' (value/unit = amount/currency, in USD at the FX table's date)
+        "kind": alert.kind, "amount_usd": alert.amount_usd, "fx_date": alert.fx_date, "purpose": alert.purpose,
     }
 
 
@@ -208,18 +214,18 @@ def alert_record(alert: Any) -> dict[str, Any]:
 @click.option("--metric", default=None)
 @click.option("--since", type=click.DateTime(), default=None, help="Articles published since.")
 @click.option("--until", type=click.DateTime(), default=None)
-@click.option("--limit", type=int, default=None)
+@click.option("--limit", type=click.IntRange(0), default=100, show_default=True, help="At most this many (0 = all).")
+@click.option("--offset", type=click.IntRange(0), default=0, help="Skip this many first (the next page).")
 @common_options
 def query_facts(cfg: Config, fmt: str, company: str | None, fact_type: str | None, status: str | None,
-                metric: str | None, since: datetime | None, until: datetime | None, limit: int | None) -> None:
-    """Facts found in articles, newest first."""
-    from monitor.service import Service
+                metric: str | None, since: datetime | None, until: datetime | None, limit: int,
+                offset: int) -> None:
+    """Facts found in articles, newest first (a page of --limit; --offset for the next)."""
+    from monitor.cli_query import emit_facts, facts_page
 
-    with Service(cfg) as svc:
-        rows = svc.store.facts(company=company, type=fact_type, status=status, metric=metric,
-                               since=since, until=until, limit=limit)
-    _emit(rows, fmt, ["type", "company", "metric", "direction", "value", "unit", "amount", "currency",
-                      "goal", "year", "status", "url"])
+    rows = facts_page(cfg, company=company, type=fact_type, status=status, metric=metric, since=since,
+                      until=until, limit=limit, offset=offset)
+    emit_facts(rows, fmt)
 
 
 def _emit(rows: Sequence[dict[str, Any]], fmt: str, columns: list[str]) -> None:
@@ -258,10 +264,11 @@ def format_table(rows: Sequence[dict[str, Any]], columns: list[str], width: int 
     width = width or shutil.get_terminal_size((120, 24)).columns
     cols = [c for c in columns if any(r.get(c) not in (None, "", [], ()) for r in rows)] or columns
     cells = [[_cell(r.get(c)).replace("\n", " ") for c in cols] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
-    while sum(widths) + 2 * (len(widths) - 1) > width and max(widths) > 8:
-        i = widths.index(max(widths))
-        widths[i] -= 1
+    from monitor.cli_query import fit_widths, hidden_note
+
+    widths = fit_widths([max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)], width)
+    hidden = cols[len(widths):]
+    cols, cells = cols[:len(widths)], [row[:len(widths)] for row in cells]
 
     def fit(text: str, w: int) -> str:
         return text if len(text) <= w else text[: w - 1] + "…"
@@ -270,31 +277,44 @@ def format_table(rows: Sequence[dict[str, Any]], columns: list[str], width: int 
     lines.append("  ".join("-" * w for w in widths))
     for row in cells:
         lines.append("  ".join(fit(c, w).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    return "\n".join(lines)
+    return "\n".join(lines + hidden_note(hidden, width))
 
 
 @cli.command()
 @common_options
 def status(cfg: Config) -> None:
     """Feeds' health, queue depth, facts, alerts and deliveries."""
-    from monitor.daemon import daemon_pid
+    from monitor.daemon import daemon_pid, describe_last_cycle, last_cycle
     from monitor.service import Service, utcnow
 
     with Service(cfg) as svc:
         st = svc.store.status()
         feeds = svc.store.feed_rows()
+        stored = svc.store.stored_entry_counts()
         pid = daemon_pid(cfg.storage.path)
         click.echo(f"database: {cfg.storage.path}")
         click.echo("daemon: " + (f"running (pid {pid})" if pid else "not running"))
+        click.echo(f"last cycle: {describe_last_cycle(last_cycle(svc.store))}")
         nxt = svc.next_digest_at(utcnow())
         click.echo(f"next digest: {nxt.isoformat() if nxt else '-'}  channels: {', '.join(svc.channels()) or 'none'}")
         for key, value in st.items():
             click.echo(f"{key}: {value}")
-    rows = [{"feed": f.name or f.url, "state": "gone" if f.gone else ("failing" if f.error_count else "ok"),
-             "last_check": _short_time(f.last_checked), "next_check": _short_time(f.next_check),
-             "errors": f.error_count, "entries": f.entry_count, "last_error": f.last_error} for f in feeds]
+        channels = [{**h, "next_try": _short_time(h["next_try"]), "last_sent": _short_time(h["last_sent"]),
+                     "immediate": "yes" if svc.is_immediate(h["channel"]) else ""}
+                    for h in svc.store.channel_health(svc.channels())]
+    rows = [{"feed": f.name or f.url,
+             "state": "gone" if f.gone else "inactive" if not f.active else "failing" if f.error_count else "ok",
+             "last_check": _short_time(f.last_checked),
+             "next_check": "never (410 Gone)" if f.gone else _short_time(f.next_check),
+             "errors": f.error_count, "entries": f.entry_count, "stored": stored.get(f.url, 0),
+             "last_error": f.last_error} for f in feeds]
     click.echo()
-    click.echo(format_table(rows, ["feed", "state", "last_check", "next_check", "errors", "entries", "last_error"]))
+    click.echo(format_table(rows, ["feed", "state", "last_check", "next_check", "errors", "entries", "stored",
+                                   "last_error"]))
+    if channels:  # deliveries per channel: alerts sent, waiting, failed (retry time, last error), stuck
+        click.echo()
+        click.echo(format_table(channels, ["channel", "immediate", "sent", "waiting", "failed", "attempts", "next_try",
+                                           "stuck", "last_sent", "last_error"]))
 
 
 def _short_time(value: Any) -> str:
@@ -358,4 +378,5 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(0)
 
 
+import monitor.cli_feeds  # noqa: E402,F401 - registers the `feeds` group
 from monitor import cli_query  # noqa: E402,F401

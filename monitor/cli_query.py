@@ -61,6 +61,39 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+MIN_COLUMN_WIDTH = 5  # a column is cut no narrower than this ("incr…", "2023")
+COLUMN_GAP = 2
+
+
+def fit_widths(natural: Sequence[int], width: int, floor: int = MIN_COLUMN_WIDTH) -> list[int]:
+    """Column widths (leftmost columns first) whose aligned table fits in ``width`` characters.
+
+    The widest column is cut first, one character at a time, down to ``floor`` (narrower
+    columns keep their width); when even that does not fit, columns are left out from the
+    right, so the result may be shorter than ``natural`` (at least one column is kept).
+    """
+    widths = list(natural)
+
+    def total(ws: Sequence[int]) -> int:
+        return sum(ws) + COLUMN_GAP * (len(ws) - 1)
+
+    while len(widths) > 1 and total([min(w, floor) for w in widths]) > width:
+        widths.pop()
+    while total(widths) > width and max(widths) > floor:
+        widths[widths.index(max(widths))] -= 1
+    if total(widths) > width:  # one column, narrower than the floor
+        widths = [max(1, width)]
+    return widths
+
+
+def hidden_note(hidden: Sequence[str], width: int) -> list[str]:
+    """The line under a table naming the columns that did not fit (none when all fit)."""
+    if not hidden:
+        return []
+    note = f"(not shown: {', '.join(hidden)}; widen the terminal or use --format csv/json)"
+    return [note if len(note) <= width else note[: max(1, width - 1)] + "…"]
+
+
 def emit(rows: Sequence[dict[str, Any]], fmt: str, columns: list[str]) -> None:
     """Print rows as table, json, csv or markdown (``cli._emit``)."""
     cli_module._emit(rows, fmt, columns)
@@ -68,6 +101,37 @@ def emit(rows: Sequence[dict[str, Any]], fmt: str, columns: list[str]) -> None:
 
 def _open(cfg: Config) -> Store:
     return Store.open_readonly(cfg.storage.path)
+
+
+# -- query facts (the command is in cli.py) --------------------------------------------------
+
+def facts_page(cfg: Config, *, limit: int, offset: int, **filters: Any) -> list[dict[str, Any]]:
+    """One page of ``query facts`` from the store opened read-only; ``limit`` 0 means all.
+
+    When the page is full, a line on stderr says how to get the rest.
+    """
+    with _open(cfg) as store:
+        rows = store.facts(limit=limit or None, offset=offset, **filters)
+    if limit and len(rows) == limit:
+        click.echo(f"(facts {offset + 1}-{offset + limit}, newest first; --offset {offset + limit} for the next "
+                   "page, --limit 0 for all)", err=True)
+    return rows
+
+
+FACT_COLUMNS = ["type", "company", "metric", "direction", "value", "unit", "base_year", "year", "amount", "currency",
+                "purpose", "by_year", "goal", "status", "confidence", "evidence", "evidence_start", "evidence_end",
+                "extractor_version", "published", "title", "url", "article_id", "id"]
+
+
+def emit_facts(rows: Sequence[dict[str, Any]], fmt: str) -> None:
+    """Print fact rows: json and csv with every column; table and markdown one line per fact
+    (published date, type, company, the fact in a few words, link, evidence sentence)."""
+    if fmt in ("json", "csv"):
+        emit(rows, fmt, FACT_COLUMNS)
+        return
+    lines = [{"published": (r.get("published") or "")[:10], "type": r["type"], "company": r["company"],
+              "fact": fact_summary(r), "url": r.get("url"), "evidence": r.get("evidence")} for r in rows]
+    emit(lines, fmt, ["published", "type", "company", "fact", "url", "evidence"])
 
 
 # -- query companies -------------------------------------------------------------------------
@@ -279,15 +343,15 @@ def format_hits(rows: Sequence[dict[str, Any]], width: int | None = None) -> str
         return "(no matches)"
     import shutil
 
-    width = width or shutil.get_terminal_size((120, 24)).columns
+    width = max(12, width or shutil.get_terminal_size((120, 24)).columns)
     out: list[str] = []
     for n, r in enumerate(rows, 1):
-        head = f"{n}. {r['title'] or '(untitled)'}"
         meta = ", ".join(x for x in ((r["published"] or "")[:10], r["kind"]) if x)
-        out.append(click.style(head, bold=True) + (f"  ({meta})" if meta else ""))
-        if r["url"]:
-            out.append(f"   {r['url']}")
-        for line in textwrap.wrap(r["snippet"] or "", width=max(20, width - 3)):
+        head = f"{n}. {r['title'] or '(untitled)'}" + (f"  ({meta})" if meta else "")
+        out += [click.style(line, bold=True) for line in textwrap.wrap(head, width=width, subsequent_indent="   ")]
+        url = r["url"] or ""
+        out += ["   " + url[i:i + width - 3] for i in range(0, len(url), width - 3)]  # links wrap, never cut
+        for line in textwrap.wrap(r["snippet"] or "", width=width - 3):
             out.append("   " + highlight(line, "ansi"))
     return "\n".join(out)
 
@@ -354,6 +418,27 @@ def reprocess(cfg: Config, since: datetime | None, dry_run: bool, batch_size: in
                + (f", {counts['kept_sent']} already-sent alerts kept" if counts["kept_sent"] else "") + ".")
 
 
+# -- purge (retention) -----------------------------------------------------------------------
+
+@cli_module.cli.command()
+@click.option("--days", type=click.IntRange(1), default=None,
+              help="Purge text older than this many days (default: [storage] retention_days).")
+@common_options
+def purge(cfg: Config, days: int | None) -> None:
+    """Blank the text of old articles now; facts, evidence, alerts and tombstones stay.
+
+    The daemon does this once a day when [storage] retention_days is set.
+    """
+    from monitor.service import Service, utcnow
+
+    keep = days or cfg.storage.retention_days
+    if keep <= 0:
+        raise click.UsageError("nothing to purge: pass --days N or set [storage] retention_days")
+    with Service(cfg) as svc:
+        purged = svc.purge_old_text(utcnow(), keep)
+    articles = "article" if purged == 1 else "articles"
+    click.echo(f"purged the text of {purged} {articles} older than {keep} day{'s' if keep != 1 else ''}")
+
 
 # -- serve (Datasette) -----------------------------------------------------------------------
 
@@ -375,6 +460,11 @@ TABLE_DESCRIPTIONS = {
     "emission_increases": "View: every emission change with direction 'increase', with its article.",
     "company_timeline": "View: every fact with a company, by year, with a one-line summary and its article.",
     "latest_alerts": "View: alerts, newest first, with the number of outlets and their URLs.",
+    "article_clusters": "Story clusters: each article's cluster (the id of the story's first article), outlet, "
+                        "MinHash signature, the near-duplicate that placed it there and their similarity.",
+    "lsh_buckets": "LSH bucket keys of article signatures, for finding near-duplicate candidates.",
+    "story_clusters": "View: one row per story, with its title, articles, outlets and duplicates.",
+    "alert_reports": "View: per alert, the outlets and the independent reports (stories) behind it.",
 }
 
 CANNED_QUERIES = {
@@ -400,6 +490,16 @@ CANNED_QUERIES = {
         "title": "A company's emission changes, investments and pledges by year",
         "sql": "SELECT year, type, summary, evidence, url FROM company_timeline "
                "WHERE company = :company COLLATE NOCASE ORDER BY year, type",
+    },
+    "emissions_vs_pledge": {
+        "title": "A company's reported emissions vs its pledges, by year",
+        "description": "company: its canonical name, e.g. Amazon. Emission changes at the year they describe, "
+                       "pledges at their target year, investments at their deadline.",
+        "sql": "SELECT year, "
+               "group_concat(CASE WHEN type = 'emission_change' AND status = 'reported' THEN summary END, ' / ') "
+               "AS reported_emissions, group_concat(CASE WHEN type = 'target' THEN summary END, ' / ') AS pledges, "
+               "group_concat(CASE WHEN type = 'investment' THEN summary END, ' / ') AS investments "
+               "FROM company_timeline WHERE company = :company COLLATE NOCASE GROUP BY year ORDER BY year",
     },
     "pledge_gap": {
         "title": "Emissions rose while a pledge is on record",

@@ -50,6 +50,7 @@ class ScheduleConfig:
     poll_interval: int = 60  # minutes
     min_interval: int = 15
     max_interval: int = 1440
+    max_backoff: int = 1440  # minutes: the longest wait after consecutive errors
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,7 @@ class AlertConfig:
     watchlist: tuple[str, ...] = ()  # empty = every company
     min_percent: float = 0.0
     metrics: tuple[str, ...] = ()  # empty = every metric
+    min_investment_usd: float = 0.0  # 0 = no investment alerts
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,7 @@ class SmtpConfig:
     username: str = ""
     password_env: str = ""  # the name of an environment variable holding the password
     timeout: float = 30.0
+    immediate: bool = False  # also send each cycle's new alerts at the end of that cycle
 
     @property
     def enabled(self) -> bool:
@@ -85,6 +88,17 @@ class SmtpConfig:
 @dataclass(frozen=True, slots=True)
 class FileChannelConfig:
     path: Path | None = None  # folder for digest files; None = off
+    immediate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AppriseChannelConfig:
+    """One [[digest.apprise]] channel: an Apprise URL, given in the file or in an environment variable."""
+
+    name: str  # the channel is 'apprise:NAME' in the outbox and in status
+    url: str = ""
+    url_env: str = ""  # the name of an environment variable holding the URL (it may carry a token)
+    immediate: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +108,19 @@ class DigestConfig:
     send_empty: bool = False
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     file: FileChannelConfig = field(default_factory=FileChannelConfig)
+    apprise: tuple[AppriseChannelConfig, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DedupConfig:
+    enabled: bool = True  # group near-duplicate articles into story clusters (MinHash/LSH)
+    threshold: float = 0.5  # Jaccard similarity of word shingles at which two texts tell one story
+    window_days: int = 14  # articles seen within this many days are compared
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    port: int = 0  # Prometheus /metrics on 127.0.0.1:port while the daemon runs; 0 = off
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +139,8 @@ class Config:
     alerts: AlertConfig = field(default_factory=AlertConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    dedup: DedupConfig = field(default_factory=DedupConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     feeds: tuple[FeedConfig, ...] = ()
 
 
@@ -135,6 +164,7 @@ SPEC: dict[str, Any] = {
         "poll_interval": ("int", "minutes between polls of a feed"),
         "min_interval": ("int", "never poll a feed more often than this (minutes)"),
         "max_interval": ("int", "poll every feed at least this often (minutes)"),
+        "max_backoff": ("int", "longest wait after consecutive errors (minutes)"),
     },
     "extract": {
         "model": ("str", "installed spaCy pipeline used for sentences and entities"),
@@ -144,6 +174,7 @@ SPEC: dict[str, Any] = {
         "watchlist": ("strlist", "companies to alert on (empty = all)"),
         "min_percent": ("float", "smallest percent increase that alerts"),
         "metrics": ("strlist", "metrics that alert (empty = all)"),
+        "min_investment_usd": ("float", "smallest investment, in US dollars, that alerts (0 = none)"),
     },
     "digest": {
         "schedule": ("str", "cron expression for digests"),
@@ -159,14 +190,33 @@ SPEC: dict[str, Any] = {
             "username": ("str", "login name (empty = no login)"),
             "password_env": ("str", "environment variable holding the password"),
             "timeout": ("float", "seconds for the SMTP conversation"),
+            "immediate": ("bool", "also send new alerts at the end of each cycle"),
         },
         "file": {
             "path": ("path", "folder where digests are written as Markdown and HTML"),
+            "immediate": ("bool", "also write new alerts at the end of each cycle"),
         },
+        "apprise": ("tables", "[[digest.apprise]] channels: url or url_env, name, immediate"),
+    },
+    "dedup": {
+        "enabled": ("bool", "group the same story from several outlets into one story cluster"),
+        "threshold": ("float", "word-shingle Jaccard similarity (0-1] at which two articles are one story"),
+        "window_days": ("int", "compare new articles with those seen in the last N days"),
     },
     "log": {
         "level": ("str", "DEBUG, INFO, WARNING or ERROR"),
         "format": ("str", "text or json"),
+    },
+    "metrics": {
+        "port": ("int", "serve Prometheus metrics on 127.0.0.1:PORT while the daemon runs (0 = off)"),
+    },
+}
+TABLE_SPECS: dict[str, dict[str, Any]] = {
+    "digest.apprise": {
+        "name": ("str", "channel name (default apprise-N)"),
+        "url": ("str", "Apprise URL, e.g. json://host/path or slack://..."),
+        "url_env": ("str", "environment variable holding the Apprise URL (keeps tokens out of the file)"),
+        "immediate": ("bool", "also send new alerts at the end of each cycle"),
     },
 }
 FEED_SPEC: dict[str, Any] = {
@@ -246,6 +296,8 @@ def config_from_dict(raw: dict[str, Any], *, path: Path | None = None,
         smtp["sender"] = smtp.pop("from")
     smtp["to"] = tuple(smtp.get("to", ()))
     file_ch = digest.pop("file", {})
+    apprise = tuple(AppriseChannelConfig(**{"name": f"apprise-{i + 1}", **a})
+                    for i, a in enumerate(digest.pop("apprise", ())))
     alerts = sect("alerts")
     for k in ("watchlist", "metrics"):
         if k in alerts:
@@ -257,8 +309,11 @@ def config_from_dict(raw: dict[str, Any], *, path: Path | None = None,
         schedule=ScheduleConfig(**sect("schedule")),
         extract=ExtractConfig(**sect("extract")),
         alerts=AlertConfig(**alerts),
-        digest=DigestConfig(**digest, smtp=SmtpConfig(**smtp), file=FileChannelConfig(**file_ch)),
+        digest=DigestConfig(**digest, smtp=SmtpConfig(**smtp), file=FileChannelConfig(**file_ch),
+                            apprise=apprise),
         log=LogConfig(**sect("log")),
+        dedup=DedupConfig(**sect("dedup")),
+        metrics=MetricsConfig(**sect("metrics")),
         feeds=tuple(feeds),
     )
     _check_values(cfg, where)
@@ -321,6 +376,10 @@ def _coerce(value: Any, kind: str, where: str, path: str, base: Path) -> Any:
             raise bad("a file path")
         p = Path(os.path.expanduser(value))
         return p if p.is_absolute() else base / p
+    if kind == "tables":  # [[a.b]]: a list of tables, each checked against TABLE_SPECS[path]
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise bad(f"[[{path}]] tables")
+        return tuple(_check_table(v, TABLE_SPECS[path], where, f"{path}#{i + 1}", base) for i, v in enumerate(value))
     if kind == "strlist":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise bad("a list of strings")
@@ -339,6 +398,8 @@ def _check_values(cfg: Config, where: str) -> None:
         raise ConfigError(f"{where}: [fetch] workers: must be at least 1")
     if cfg.schedule.min_interval > cfg.schedule.max_interval:
         raise ConfigError(f"{where}: [schedule] min_interval: greater than max_interval")
+    if cfg.schedule.max_backoff < 1:
+        raise ConfigError(f"{where}: [schedule] max_backoff: must be at least 1 minute")
     if len(cfg.digest.schedule.split()) != 5:
         raise ConfigError(f"{where}: [digest] schedule: expected a cron expression with 5 fields, "
                           f"got {cfg.digest.schedule!r}")
@@ -354,6 +415,33 @@ def _check_values(cfg: Config, where: str) -> None:
         raise ConfigError(f"{where}: [digest.smtp] from: a sender address is needed when host is set")
     if smtp.ssl and smtp.starttls:
         raise ConfigError(f"{where}: [digest.smtp] ssl: choose ssl or starttls, not both")
+    _check_apprise(cfg.digest.apprise, where)
+    _check_dedup(cfg.dedup, where)
+    if cfg.metrics.port > 65535:
+        raise ConfigError(f"{where}: [metrics] port: expected a TCP port up to 65535 (0 = off), got {cfg.metrics.port}")
     for m in cfg.alerts.metrics:
         if m not in {"ghg", "scope1", "scope2", "scope3", "energy", "water"}:
             raise ConfigError(f"{where}: [alerts] metrics: unknown metric {m!r}")
+
+
+def _check_dedup(dedup: DedupConfig, where: str) -> None:
+    if not 0.0 < dedup.threshold <= 1.0:
+        raise ConfigError(f"{where}: [dedup] threshold: expected a number above 0 and at most 1, got {dedup.threshold}")
+    if dedup.window_days < 1:
+        raise ConfigError(f"{where}: [dedup] window_days: must be at least 1 day")
+
+
+def _check_apprise(channels: tuple[AppriseChannelConfig, ...], where: str) -> None:
+    names: set[str] = set()
+    for i, ch in enumerate(channels):
+        key = f"[[digest.apprise]] #{i + 1}"
+        if bool(ch.url) == bool(ch.url_env):
+            raise ConfigError(f"{where}: {key} url: give either url or url_env (the name of an environment "
+                              "variable holding the URL)")
+        if ch.url and "://" not in ch.url:
+            raise ConfigError(f"{where}: {key} url: expected an Apprise URL such as json://host/path, got {ch.url!r}")
+        if not ch.name or not all(c.isalnum() or c in "-_." for c in ch.name):
+            raise ConfigError(f"{where}: {key} name: use letters, digits, '-', '_' or '.', got {ch.name!r}")
+        if ch.name in names:
+            raise ConfigError(f"{where}: {key} name: {ch.name!r} is used twice")
+        names.add(ch.name)

@@ -4,9 +4,14 @@ Jobs (APScheduler 3, one background scheduler, every job ``max_instances=1`` and
 
 - ``poll`` every minute (with a little jitter): poll the feeds that are due and process their
   entries (``Service.run_cycle(send_digests=False)``); the service fetches through its worker pool
-  with the per-host limits.
+  with the per-host limits. Then immediate channels get the new alerts and failed deliveries due
+  for a retry are retried; the cycle's time and outcome are recorded for ``pledgewatch status``.
 - ``digest`` on the configured cron schedule and timezone.
-- ``retention`` once a day when ``[storage] retention_days`` is set: purge old article text.
+- ``retention`` once a day when ``[storage] retention_days`` is set: purge old article text
+  (``Service.purge_old_text``).
+
+Metrics: with ``[metrics] port`` (or ``run --metrics-port``) Prometheus metrics are served on
+127.0.0.1 (monitor/metrics.py; the ``metrics`` extra).
 
 Signals: SIGTERM and SIGINT stop taking work; the running job is asked to stop between stages
 and batches (``should_stop``) and is given ``stop_grace`` seconds to return. Every state it has
@@ -31,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
@@ -43,7 +48,7 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 60
 POLL_JITTER_SECONDS = 5
-STOP_GRACE_SECONDS = 8.0
+STOP_GRACE_SECONDS = 7.0  # SIGTERM to exit: at most this plus a moment (the issue: 10 s)
 RETENTION_CRON = "17 3 * * *"  # daily, UTC
 
 
@@ -201,24 +206,26 @@ class Daemon:
 
         cfg = self.cfg
         t0 = time.monotonic()
+        started = utcnow()
         try:
-            started = utcnow()
             with Service(cfg, extractor=self._lazy_extractor) as svc:  # type: ignore[arg-type]
                 report = svc.run_cycle(started, ignore_schedule=self.ignore_schedule, send_digests=False,
                                        should_stop=self.should_stop)
-                svc.store.set_meta("daemon_last_cycle", json.dumps({
-                    "started": started.isoformat(), "finished": utcnow().isoformat(),
-                    "summary": report.summary(), "errors": len(report.errors),
-                    "stopped_early": self.should_stop()}))
+                if not self.should_stop():  # immediate channels and failed deliveries now due
+                    for line in svc.send_immediate_and_retries(utcnow(), report):
+                        log.info("delivery %s", line)
+                record_last_cycle(svc.store, started, utcnow(), report, stopped_early=self.should_stop(),
+                                  mode="daemon")
             self.ignore_schedule = False
             if self.metrics is not None:
                 self.metrics.observe_cycle(report, time.monotonic() - t0)
             if report.feeds_polled or report.articles:
                 log.info("cycle: %s", report.summary())
-        except Exception:  # noqa: BLE001 - the daemon lives on; the next run tries again
+        except Exception as e:  # noqa: BLE001 - the daemon lives on; the next run tries again
             log.exception("poll cycle failed (database %s)", cfg.storage.path)
             if self.metrics is not None:
                 self.metrics.observe_failure()
+            _record_failed_cycle(cfg, started, e)
 
     def digest_job(self) -> None:
         """Send each delivery channel the alerts it has not had."""
@@ -246,8 +253,7 @@ class Daemon:
         with self._busy:
             try:
                 with Service(self.cfg, extractor=self._extractor) as svc:
-                    now = utcnow()
-                    purged = svc.store.purge_article_text(now - timedelta(days=days), now)
+                    purged = svc.purge_old_text(utcnow(), days)
                 if purged:
                     log.info("retention: purged the text of %d articles older than %d days", purged, days)
             except Exception:  # noqa: BLE001
@@ -297,6 +303,7 @@ class Daemon:
                 from monitor.logs import setup_logging
                 setup_logging(new.log.level, new.log.format)
             self.schedule_config_jobs(new)
+            _log_setting_changes(old, new)
             added, removed = _feed_changes(old, new)
             log.info("SIGHUP: config reloaded from %s (%d feeds; %d added, %d removed)", new.path,
                      len(new.feeds), len(added), len(removed))
@@ -387,6 +394,86 @@ def _feed_changes(old: Config, new: Config) -> tuple[list[str], list[str]]:
     return sorted(after - before), sorted(before - after)
 
 
+# -- the last cycle, for `pledgewatch status` ------------------------------------------------------
+
+LAST_CYCLE_KEY = "daemon_last_cycle"
+
+
+def record_last_cycle(store: Any, started: datetime, finished: datetime, report: Any, *,
+                      stopped_early: bool = False, mode: str = "daemon") -> None:
+    """Keep when the last cycle ran and how it went (a ``meta`` value read by ``status``)."""
+    outcome = ("stopped early" if stopped_early else f"{len(report.errors)} errors" if report.errors else "ok")
+    store.set_meta(LAST_CYCLE_KEY, json.dumps({
+        "started": started.isoformat(), "finished": finished.isoformat(), "mode": mode, "outcome": outcome,
+        "summary": report.summary(), "errors": len(report.errors), "stopped_early": stopped_early}))
+
+
+def _record_failed_cycle(cfg: Config, started: datetime, error: BaseException) -> None:
+    """Best effort: note a cycle that raised (the database itself may be what failed)."""
+    from monitor.service import utcnow
+    from monitor.store import Store
+
+    try:
+        with Store.open(cfg.storage.path) as store:
+            store.set_meta(LAST_CYCLE_KEY, json.dumps({
+                "started": started.isoformat(), "finished": utcnow().isoformat(), "mode": "daemon",
+                "outcome": f"failed: {error}"[:300], "summary": "", "errors": 1, "stopped_early": False}))
+    except Exception:  # noqa: BLE001 - already logged above; status will show the previous cycle
+        log.debug("cannot record the failed cycle", exc_info=True)
+
+
+def last_cycle(store: Any) -> dict[str, Any] | None:
+    """The last cycle recorded on this database (daemon or ``run --once``), or None."""
+    raw = store.get_meta(LAST_CYCLE_KEY)
+    if not raw:
+        return None
+    try:
+        info = json.loads(raw)
+    except ValueError:
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def describe_last_cycle(info: dict[str, Any] | None) -> str:
+    """One line for ``status``: when the last cycle finished, how long it took, its outcome."""
+    if not info:
+        return "never"
+    try:
+        started = datetime.fromisoformat(info["started"])
+        finished = datetime.fromisoformat(info["finished"])
+    except (KeyError, TypeError, ValueError):
+        return "unknown"
+    outcome = info.get("outcome") or ("stopped early" if info.get("stopped_early") else
+                                      f"{info.get('errors', 0)} errors" if info.get("errors") else "ok")
+    took = (finished - started).total_seconds()
+    line = f"{finished:%Y-%m-%d %H:%M:%S} UTC ({info.get('mode', 'daemon')}, {took:.0f} s): {outcome}"
+    return f"{line}; {info['summary']}" if info.get("summary") else line
+
+
+def _log_setting_changes(old: Config, new: Config) -> None:
+    """Log each section that a reload changed (alert rules, digest, schedule, fetch limits...)."""
+    for name in ("alerts", "digest", "schedule", "fetch", "storage", "dedup", "log", "extract", "metrics"):
+        before, after = getattr(old, name, None), getattr(new, name, None)
+        if before != after:
+            # [digest] may hold channel URLs with tokens: name the keys that changed, not the values
+            log.info("SIGHUP: [%s] changed: %s", name, _diff(before, after, values=name != "digest"))
+    if getattr(old, "metrics", None) != getattr(new, "metrics", None):
+        log.warning("SIGHUP: [metrics] port takes effect at the next start")
+    if old.extract != new.extract:
+        log.warning("SIGHUP: [extract] takes effect at the next start (the model stays loaded)")
+
+
+def _diff(before: Any, after: Any, *, values: bool = True) -> str:
+    from dataclasses import fields, is_dataclass
+
+    if not (is_dataclass(before) and is_dataclass(after)):
+        return f"{before!r} -> {after!r}" if values else "changed"
+    changed = [f.name for f in fields(before) if getattr(before, f.name) != getattr(after, f.name)]
+    if not values:
+        return ", ".join(changed)
+    return "; ".join(f"{n} {getattr(before, n)!r} -> {getattr(after, n)!r}" for n in changed)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -396,6 +483,10 @@ def run_daemon(cfg: Config, *, ignore_schedule: bool = False, metrics_port: int 
     holds the database, ConfigError for a digest schedule APScheduler refuses. ``metrics_port``
     serves Prometheus metrics on 127.0.0.1 (needs the ``metrics`` extra)."""
     digest_trigger_for(cfg)
+    if metrics_port is not None:
+        from monitor.metrics import require_client
+
+        require_client()
     Daemon(cfg, ignore_schedule=ignore_schedule, metrics_port=metrics_port).run()
 
 
@@ -403,10 +494,15 @@ def run_once(cfg: Config, *, ignore_schedule: bool = False,
              should_stop: Callable[[], bool] | None = None) -> Any:
     """One full cycle under the instance lock (so it never runs beside a daemon on the same
     database); returns the service's CycleReport."""
-    from monitor.service import Service
+    from monitor.service import Service, utcnow
 
     with InstanceLock(lock_path(cfg.storage.path)), Service(cfg) as svc:
-        return svc.run_cycle(ignore_schedule=ignore_schedule, should_stop=should_stop)
+        started = utcnow()
+        report = svc.run_cycle(started, ignore_schedule=ignore_schedule, should_stop=should_stop)
+        record_last_cycle(svc.store, started, utcnow(), report,
+                          stopped_early=bool(should_stop and should_stop()), mode="once")
+        return report
 
 
-__all__ = ["Daemon", "InstanceLock", "daemon_pid", "digest_trigger_for", "lock_path", "run_daemon", "run_once"]
+__all__ = ["Daemon", "InstanceLock", "daemon_pid", "describe_last_cycle", "digest_trigger_for", "last_cycle",
+           "lock_path", "record_last_cycle", "run_daemon", "run_once"]

@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit
 
 import jinja2
 
+from monitor.fx import converted_phrase
 from monitor.types import Alert, Digest, Source
 
 DEFAULT_TITLE = "Pledgewatch digest"
@@ -68,6 +69,9 @@ class AlertView:
     pledges: tuple[str, ...]
     contradiction: str
     first_seen: str
+    kind: str = "emission"  # or 'investment'
+    company: str = ""
+    money: str = ""  # investments: '€10bn (≈ $10.9bn at 2025-06-30 rates)'
 
     @property
     def outlet_summary(self) -> str:
@@ -96,6 +100,7 @@ class DigestView:
     groups: tuple[CompanyGroup, ...]
     empty_message: str
     fx_note: str
+    investments: tuple[AlertView, ...] = ()  # the 'Large investments' section, largest first
 
 
 def render_digest(alerts: Sequence[Alert], *, now: datetime, title: str = DEFAULT_TITLE,
@@ -120,7 +125,8 @@ def render_digest(alerts: Sequence[Alert], *, now: datetime, title: str = DEFAUL
 def build_view(alerts: Sequence[Alert], *, now: datetime, title: str = DEFAULT_TITLE,
                fx_note: str | None = None) -> DigestView:
     """The template-ready view of a digest (grouping, ordering, wording)."""
-    groups = group_by_company(alerts)
+    investments = [a for a in alerts if a.kind == "investment"]
+    groups = group_by_company(a for a in alerts if a.kind != "investment")
     return DigestView(
         title=clean(title) or DEFAULT_TITLE,
         subject=digest_subject(alerts),
@@ -128,14 +134,28 @@ def build_view(alerts: Sequence[Alert], *, now: datetime, title: str = DEFAULT_T
         generated=now.strftime("%Y-%m-%d %H:%M %Z").strip(),
         groups=groups,
         empty_message=EMPTY_MESSAGE,
-        fx_note=clean(fx_note or ""),
+        fx_note=clean(fx_note if fx_note is not None else default_fx_note(investments)),
+        investments=tuple(alert_view(a) for a in sorted(investments, key=_investment_rank, reverse=True)),
     )
+
+
+def default_fx_note(investments: Sequence[Alert]) -> str:
+    """The line under converted amounts: the table's date and where the rates come from ('' if none)."""
+    dates = sorted({a.fx_date for a in investments if a.fx_date and a.unit.upper() != "USD"})
+    if not dates:
+        return ""
+    return (f"≈ US dollar amounts use Pledgewatch's static exchange-rate table as of {', '.join(dates)} "
+            "(approximate averages of public reference rates; models/fx_usd.json), not the rate of the day.")
+
+
+def _investment_rank(a: Alert) -> tuple[float, int, str]:
+    return (a.amount_usd or 0.0, len(outlets(a.sources)), _company_key(a.company))
 
 
 # -- wording ---------------------------------------------------------------------------------
 
 def digest_subject(alerts: Sequence[Alert]) -> str:
-    """'Pledgewatch: 3 emission increases at 2 companies' (or 'Pledgewatch: no new alerts')."""
+    """'Pledgewatch: 3 emission increases at 2 companies, 1 large investment' (or 'no new alerts')."""
     if not alerts:
         return "Pledgewatch: no new alerts"
     return f"Pledgewatch: {_counts(alerts)}"
@@ -145,6 +165,7 @@ def digest_summary(alerts: Sequence[Alert]) -> str:
     """The counts line at the top of a digest, with high-severity and contradiction counts ('' if none)."""
     if not alerts:
         return ""
+    changes = [a for a in alerts if a.kind != "investment"]
     parts = [_counts(alerts)]
     high = sum(1 for a in alerts if a.severity == "high")
     if high:
@@ -152,19 +173,25 @@ def digest_summary(alerts: Sequence[Alert]) -> str:
     contradictions = sum(1 for a in alerts if a.contradiction)
     if contradictions:
         parts.append(_plural(contradictions, "contradiction", "contradictions"))
-    gaps = sum(1 for a in alerts if a.pledges)
+    gaps = sum(1 for a in changes if a.pledges)
     if gaps:
         parts.append(f"{gaps} against a pledge")
     return ", ".join(parts)
 
 
 def _counts(alerts: Sequence[Alert]) -> str:
-    companies = len({_company_key(a.company) for a in alerts})
-    if all(a.direction == "increase" for a in alerts):
-        what = _plural(len(alerts), "emission increase", "emission increases")
+    changes = [a for a in alerts if a.kind != "investment"]
+    n_invest = len(alerts) - len(changes)
+    invest = _plural(n_invest, "large investment", "large investments")
+    if not changes:
+        return invest
+    companies = len({_company_key(a.company) for a in changes})
+    if all(a.direction == "increase" for a in changes):
+        what = _plural(len(changes), "emission increase", "emission increases")
     else:
-        what = _plural(len(alerts), "alert", "alerts")
-    return f"{what} at {_plural(companies, 'company', 'companies')}"
+        what = _plural(len(changes), "alert", "alerts")
+    text = f"{what} at {_plural(companies, 'company', 'companies')}"
+    return f"{text}, {invest}" if n_invest else text
 
 
 def _plural(n: int, one: str, many: str) -> str:
@@ -199,6 +226,49 @@ def period_phrase(year: int | None, base_year: int | None) -> str:
     if base_year:
         return f"since {base_year}"
     return ""
+
+
+def investment_headline(alert: Alert) -> str:
+    """'Amazon: €10bn (≈ $10.9bn at 2025-06-30 rates) for data centres in Ohio, by 2030'."""
+    words = [f"{clean(alert.company) or 'Unknown company'}: {money_phrase(alert)}"]
+    if alert.purpose and clean(alert.purpose):
+        words.append(f"for {clean(alert.purpose)}")
+    return " ".join(words) + (f", by {alert.year}" if alert.year else "")
+
+
+def money_phrase(alert: Alert) -> str:
+    """An investment alert's amount, with its US dollar value and the FX table date when converted."""
+    return converted_phrase(float(alert.value), alert.unit, alert.amount_usd, alert.fx_date)
+
+
+_PLEDGE_KINDS = (("net-zero", ("net zero", "netzero")), ("water-positive", ("water",)),
+                 ("carbon-negative", ("negative",)), ("carbon-neutral", ("neutral",)),
+                 ("renewable", ("renewable",)), ("zero-waste", ("waste",)))
+_PLEDGE_SCOPES = ("financed", "supply chain", "value chain", "operations", "products", "scope 3", "upstream")
+_PLEDGE_YEAR = re.compile(r"\bby\s+((?:19|20)\d\d)\s*$")
+
+
+def dedupe_pledges(pledges: Iterable[str]) -> tuple[str, ...]:
+    """Pledges with repeats removed: 'net-zero by 2030' and 'net-zero emissions by 2030' are one
+    (same kind, year and scope); the shortest wording is kept, in order of first appearance."""
+    kept: dict[tuple[str, str, str], str] = {}
+    for p in (clean(p) for p in pledges):
+        if not p:
+            continue
+        key = pledge_key(p)
+        if key not in kept or len(p) < len(kept[key]):
+            kept[key] = p
+    return tuple(kept.values())
+
+
+def pledge_key(pledge: str) -> tuple[str, str, str]:
+    """(kind, year, scope) of a pledge wording such as 'net-zero emissions by 2040'."""
+    m = _PLEDGE_YEAR.search(pledge)
+    year = m.group(1) if m else ""
+    goal = re.sub(r"[^a-z0-9%]+", " ", (pledge[: m.start()] if m else pledge).casefold()).strip()
+    kind = next((k for k, words in _PLEDGE_KINDS if any(w in goal for w in words)), goal)
+    scope = next((w for w in _PLEDGE_SCOPES if w in goal), "")
+    return kind, year, scope
 
 
 def change_headline(alert: Alert) -> str:
@@ -246,18 +316,22 @@ def alert_view(a: Alert) -> AlertView:
     """The template-ready form of one alert."""
     evidence = next((clean(s.sentence) for s in a.sources if clean(s.sentence)), "")
     severity = a.severity if a.severity in SEVERITY_RANK else "normal"
+    investment = a.kind == "investment"
     return AlertView(
         id=a.id,
-        headline=change_headline(a),
+        headline=investment_headline(a) if investment else change_headline(a),
         status=clean(a.status),
         severity=severity,
         colour=SEVERITY_COLOURS[severity],
         evidence=evidence,
         outlets=outlets(a.sources),
         sources=tuple(source_view(s, evidence) for s in a.sources),
-        pledges=tuple(p for p in (clean(p) for p in a.pledges) if p),
+        pledges=() if investment else dedupe_pledges(a.pledges),
         contradiction=clean(a.contradiction or ""),
         first_seen=a.first_seen.strftime("%Y-%m-%d"),
+        kind="investment" if investment else "emission",
+        company=clean(a.company),
+        money=money_phrase(a) if investment else "",
     )
 
 
@@ -367,11 +441,15 @@ def render_markdown(view: DigestView) -> str:
     lines = [f"# {md_escape(view.title)}", "", f"*{md_escape(view.generated)}*", ""]
     if view.summary:
         lines += [f"**{md_escape(view.summary)}**", ""]
-    if not view.groups:
+    if not view.groups and not view.investments:
         lines += [md_escape(view.empty_message), ""]
     for group in view.groups:
         lines += [f"## {md_escape(group.company)}", ""]
         for a in group.alerts:
+            lines += _markdown_alert(a)
+    if view.investments:
+        lines += ["## Large investments", ""]
+        for a in view.investments:
             lines += _markdown_alert(a)
     if view.fx_note:
         lines += [f"*{md_escape(view.fx_note)}*", ""]

@@ -66,7 +66,16 @@ def parse_feed(body: bytes, url: str, headers: Mapping[str, str] | None = None) 
     bozo = parsed.get("bozo_exception") if parsed.get("bozo") else None
     title = html_to_text(parsed.feed.get("title", ""))
     return Feed(url=url, title=title, entries=entries, version=parsed.get("version") or "",
-                bozo=f"{type(bozo).__name__}: {bozo}" if bozo else None)
+                bozo=f"{type(bozo).__name__}: {bozo}" if bozo else None, ttl=_ttl(parsed.feed.get("ttl")))
+
+
+def _ttl(value: Any) -> int | None:
+    """RSS ``<ttl>`` in minutes (None when absent, not a number or not positive)."""
+    try:
+        minutes = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return minutes if minutes > 0 else None
 
 
 def _feedparse(body: bytes, hdrs: Mapping[str, str]) -> Any:

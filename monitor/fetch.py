@@ -6,6 +6,8 @@ What it guards against, and how:
 * **Time**: connect and read timeouts from the config, plus a wall-clock deadline for the whole
   request (``[fetch] timeout``) enforced at the socket level, so a server that trickles its headers
   or body a byte at a time cannot hold a worker past the deadline.
+  DNS lookups run in a helper thread and are abandoned after the connect timeout, so a hanging
+  resolver cannot stall a worker either.
 * **Size**: the body is streamed and refused past ``max_bytes``; gzip and deflate are decoded here
   with a bounded output size, so a compression bomb never reaches memory.
 * **Redirects**: followed by hand, at most ``max_redirects`` hops, each hop checked (scheme and,
@@ -31,7 +33,7 @@ import socket
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -51,6 +53,9 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
 _ALLOWED_SCHEMES = ("http", "https")
 _INFLATE_STEP = 256 * 1024  # bytes of decompressed output per step: a bomb is caught early
+DEFAULT_RESOLVE_TIMEOUT = 10.0  # seconds for a DNS lookup when no timeout applies
+
+Resolver = Callable[..., list[Any]]  # socket.getaddrinfo's signature
 
 # The request in flight on this thread: its deadline (time.monotonic()).
 _local = threading.local()
@@ -136,20 +141,20 @@ class _GuardedStream(httpcore.NetworkStream):
 
 
 class _GuardedBackend(httpcore.NetworkBackend):
-    """Resolves the host itself, refuses non-public addresses when asked, dials the checked IP."""
+    """Resolves the host itself (with a deadline), refuses non-public addresses when asked, dials
+    the checked IP."""
 
-    def __init__(self, *, check_addresses: bool) -> None:
+    def __init__(self, *, check_addresses: bool, resolver: Resolver = socket.getaddrinfo) -> None:
         self._inner = httpcore.SyncBackend()
         self._check = check_addresses
+        self._resolver = resolver
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                     local_address: str | None = None,
                     socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
         timeout = _remaining(timeout)
-        if not self._check:
-            return _GuardedStream(self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
-        addresses = _resolve(host, port)
-        refused = [a for a in addresses if not is_public_address(a)]
+        addresses = _resolve(host, port, timeout, self._resolver)
+        refused = [a for a in addresses if not is_public_address(a)] if self._check else []
         if refused:
             raise AddressRefused(f"refused to fetch {host}: it resolves to a non-public address ({refused[0]}); "
                                  "set [fetch] allow_private_addresses = true to allow it")
@@ -170,19 +175,43 @@ class _GuardedBackend(httpcore.NetworkBackend):
         time.sleep(seconds)
 
 
-def _resolve(host: str, port: int) -> list[str]:
-    """Every IP address ``host`` resolves to (an IP literal resolves to itself)."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as e:
-        raise httpcore.ConnectError(f"cannot resolve {host}: {e}") from e
+def _resolve(host: str, port: int, timeout: float | None, resolver: Resolver = socket.getaddrinfo) -> list[str]:
+    """Every IP address ``host`` resolves to (an IP literal resolves to itself).
+
+    The system resolver has no timeout of its own, so it runs in a daemon thread and we wait at
+    most ``timeout`` seconds (the connect timeout, within the request's deadline): a hanging DNS
+    server costs one request its connect timeout, never a worker or the cycle.
+    """
+    literal = host.strip("[]")
+    with contextlib.suppress(ValueError):
+        ipaddress.ip_address(literal.split("%", 1)[0])
+        return [literal]
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            box["infos"] = resolver(host, port, type=socket.SOCK_STREAM)
+        except Exception as e:  # noqa: BLE001 - handed to the waiting thread
+            box["error"] = e
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name=f"resolve {host}", daemon=True).start()
+    wait = DEFAULT_RESOLVE_TIMEOUT if timeout is None else timeout
+    if not done.wait(wait):
+        raise httpcore.ConnectTimeout(f"resolving {host} took longer than {wait:g} s")
+    if "error" in box:
+        raise httpcore.ConnectError(f"cannot resolve {host}: {box['error']}") from box["error"]
+    infos = box["infos"]
     seen: dict[str, None] = {}
     for info in infos:
         seen.setdefault(str(info[4][0]), None)
     return list(seen)
 
 
-def _build_client(cfg: FetchConfig, *, check_addresses: bool) -> httpx.Client:
+def _build_client(cfg: FetchConfig, *, check_addresses: bool,
+                  resolver: Resolver = socket.getaddrinfo) -> httpx.Client:
     transport = httpx.HTTPTransport(trust_env=False)
     # httpx offers no public hook for the network backend; the pool it builds is replaced by an
     # identical one over our guarded backend (httpcore's public API).
@@ -191,7 +220,7 @@ def _build_client(cfg: FetchConfig, *, check_addresses: bool) -> httpx.Client:
         max_connections=100,
         max_keepalive_connections=20,
         keepalive_expiry=5.0,
-        network_backend=_GuardedBackend(check_addresses=check_addresses),
+        network_backend=_GuardedBackend(check_addresses=check_addresses, resolver=resolver),
     )
     timeout = httpx.Timeout(cfg.timeout, connect=min(cfg.connect_timeout, cfg.timeout))
     return httpx.Client(transport=transport, timeout=timeout, follow_redirects=False, trust_env=False,
@@ -236,12 +265,14 @@ class Fetcher:
     """Fetches URLs under the limits of a ``FetchConfig``; thread-safe; use as a context manager."""
 
     def __init__(self, cfg: FetchConfig | None = None, *, min_host_interval: float = 0.0,
-                 respect_robots: bool = True) -> None:
+                 respect_robots: bool = True, resolver: Resolver | None = None) -> None:
+        """``resolver`` replaces ``socket.getaddrinfo`` (same signature), e.g. to test a slow DNS."""
         self.cfg = cfg or FetchConfig()
         self._robots = _RobotsCache(self) if respect_robots else None
-        self._feed_client = _build_client(self.cfg, check_addresses=False)
+        resolve = resolver or socket.getaddrinfo
+        self._feed_client = _build_client(self.cfg, check_addresses=False, resolver=resolve)
         self._article_client = (self._feed_client if self.cfg.allow_private_addresses
-                                else _build_client(self.cfg, check_addresses=True))
+                                else _build_client(self.cfg, check_addresses=True, resolver=resolve))
         self._slots = _HostSlots(self.cfg.per_host_concurrency, min_host_interval)
 
     def __enter__(self) -> Fetcher:

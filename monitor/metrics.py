@@ -40,11 +40,14 @@ STORE_GAUGES = {
 }
 
 
-def _require_client() -> Any:
+def require_client() -> Any:
+    """The prometheus_client module, or MonitorError saying how to install it."""
     try:
         import prometheus_client
     except ImportError:
-        raise MonitorError("metrics need prometheus-client: pip install 'pledgewatch[metrics]'") from None
+        raise MonitorError("metrics are turned on ([metrics] port or --metrics-port) but prometheus-client "
+                           "is not installed: pip install 'pledgewatch[metrics]' (or set [metrics] port = 0)"
+                           ) from None
     return prometheus_client
 
 
@@ -84,7 +87,7 @@ class Metrics:
 
     def __init__(self, db_path: Path, channels: Callable[[], Sequence[str]] = lambda: ()) -> None:
         """``channels`` gives the delivery channels in force (for the undelivered counts)."""
-        pc = _require_client()
+        pc = require_client()
         self.registry = pc.CollectorRegistry()
         self.cycles = pc.Counter(f"{PREFIX}_cycles", "poll cycles run", registry=self.registry)
         self.cycle_errors = pc.Counter(f"{PREFIX}_cycle_errors", "errors reported by cycles (feeds, articles)",
@@ -122,14 +125,14 @@ class Metrics:
 
     def render(self) -> bytes:
         """The exposition text, as a scrape would get it."""
-        return bytes(_require_client().generate_latest(self.registry))
+        return bytes(require_client().generate_latest(self.registry))
 
     def serve(self, port: int, host: str = "127.0.0.1") -> Any:
         """Serve /metrics on ``host:port`` (loopback only; port 0 picks one). Returns the server,
         whose ``server_port`` is the port and whose ``shutdown()`` stops it."""
         if not ipaddress.ip_address(host).is_loopback:
             raise ConfigError(f"metrics: refusing to listen on {host}: only loopback addresses are allowed")
-        pc = _require_client()
+        pc = require_client()
         try:
             server, _thread = pc.start_http_server(port, addr=host, registry=self.registry)
         except OSError as e:
@@ -138,4 +141,4 @@ class Metrics:
         return server
 
 
-__all__ = ["Metrics"]
+__all__ = ["Metrics", "require_client"]

@@ -1,9 +1,13 @@
-"""Delivery of digests at the edge: SMTP and a folder of Markdown and HTML files.
+"""Delivery of digests at the edge: SMTP, Apprise URLs and a folder of Markdown and HTML files.
 
 Every smtplib, socket and file-system error is converted into ``DeliveryError`` naming the
 server (host:port) or the path. Messages carry a Message-ID the caller derives from a stable
 delivery key (``make_message_id``), so a resend after a crash can be recognised as the same
 message by the receiver; file names come from the caller too, so a rewrite replaces, not adds.
+Apprise URLs (chat, push, webhooks) get the digest's subject as title and its Markdown as body;
+webhook schemes (json, form, xml) also carry the key as an ``Idempotency-Key`` header. An
+Apprise URL may carry a token, so it can come from an environment variable named in the config,
+and errors show it only in Apprise's privacy form.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ import tempfile
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
+from urllib.parse import quote
 
-from monitor.config import SmtpConfig
+from monitor.config import AppriseChannelConfig, SmtpConfig
 from monitor.digest import render_markdown_fallback
 from monitor.errors import DeliveryError
 from monitor.types import Digest
@@ -112,6 +117,53 @@ def _decode(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
+# -- Apprise ---------------------------------------------------------------------------------
+
+WEBHOOK_SCHEMES = ("json", "jsons", "form", "forms", "xml", "xmls")
+
+
+def apprise_url(channel: AppriseChannelConfig) -> str:
+    """The channel's Apprise URL: from the config, or from the environment variable it names."""
+    if channel.url:
+        return channel.url
+    url = os.environ.get(channel.url_env, "").strip()
+    if not url:
+        raise DeliveryError(f"Apprise channel {channel.name}: environment variable {channel.url_env} "
+                            "(from [[digest.apprise]] url_env) is not set")
+    return url
+
+
+def with_idempotency_key(url: str, key: str) -> str:
+    """``url`` with an ``Idempotency-Key`` header parameter when it is a webhook (json/form/xml) URL."""
+    scheme = url.split("://", 1)[0].lower()
+    if scheme not in WEBHOOK_SCHEMES:
+        return url
+    sep = "&" if "?" in url.split("#", 1)[0] else "?"
+    return f"{url}{sep}+Idempotency-Key={quote(key, safe='')}"
+
+
+def send_apprise(digest: Digest, channel: AppriseChannelConfig, *, key: str) -> None:
+    """Send a digest through one Apprise URL; raises DeliveryError naming the channel (URL redacted)."""
+    import apprise
+
+    url = with_idempotency_key(apprise_url(channel), key)
+    ap = apprise.Apprise()
+    if not ap.add(url) or len(ap) != 1:
+        raise DeliveryError(f"Apprise channel {channel.name}: not a usable Apprise URL "
+                            f"(scheme {url.split('://', 1)[0]!r}; see https://github.com/caronc/apprise/wiki)")
+    where = f"Apprise channel {channel.name} ({ap[0].url(privacy=True).split('?', 1)[0]})"
+    body = getattr(digest, "markdown", "") or digest.text
+    try:
+        with apprise.LogCapture(level=logging.WARNING) as captured:
+            ok = ap.notify(body=body, title=digest.subject, body_format=apprise.NotifyFormat.MARKDOWN)
+            detail = captured.getvalue().strip().splitlines()
+    except Exception as e:  # noqa: BLE001 - a plugin's own error, converted here
+        raise DeliveryError(f"{where}: {type(e).__name__}: {e}") from e
+    if not ok:
+        last = detail[-1].split(" - ", 2)[-1] if detail else "the service did not accept the message"
+        raise DeliveryError(f"{where}: {last}")
+
+
 # -- files -----------------------------------------------------------------------------------
 
 def write_digest_file(digest: Digest, folder: Path, *, name: str) -> list[Path]:
@@ -155,5 +207,5 @@ def write_atomic(path: Path, content: str) -> None:
                 os.unlink(tmp_name)
 
 
-__all__ = ["build_message", "make_message_id", "send_smtp", "smtp_password", "write_atomic",
-           "write_digest_file"]
+__all__ = ["apprise_url", "build_message", "make_message_id", "send_apprise", "send_smtp", "smtp_password",
+           "with_idempotency_key", "write_atomic", "write_digest_file"]

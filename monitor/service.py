@@ -29,17 +29,21 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from monitor import alerts as alert_rules
+from monitor import schedule
 from monitor.config import Config
 from monitor.digest import render_digest
 from monitor.errors import DeliveryError, FetchError, MonitorError, ParseError
 from monitor.feeds import parse_feed
 from monitor.fetch import AddressRefused, Fetcher, FetchResult, RobotsDisallowed
-from monitor.notify import make_message_id, send_smtp, write_digest_file
+from monitor.fx import load_fx_table
+from monitor.notify import make_message_id, send_apprise, send_smtp, write_digest_file
 from monitor.store import Store
+from monitor.store.store import outlet_of
 from monitor.text import article_from_entry, extract_article
-from monitor.types import Article, Digest, EmissionChange, Source
+from monitor.types import Article, Digest, EmissionChange, Feed, Source
 
 if TYPE_CHECKING:
+    from monitor.clusters import Placement
     from monitor.extract import Extractor
     from monitor.store.store import EntryRow, FeedRow
 
@@ -122,6 +126,7 @@ class Service:
         if not stop():
             self.process_pending(now, report, ignore_schedule=ignore_schedule, should_stop=stop)
         if send_digests and not stop():
+            self.send_immediate_and_retries(now, report)
             self.send_due_digests(now, report)
         return report
 
@@ -163,6 +168,7 @@ class Service:
                                       new_url=result.permanent_url, not_modified=True)
             return 0
         parsed = parse_feed(result.body, result.final_url or feed.url, result.headers)
+        next_check = self._next_check(feed, now, result, parsed)
         new = 0
         for entry in parsed.entries:
             # Entries belong to the feed as configured; links resolve against where it was served.
@@ -177,28 +183,37 @@ class Service:
     def _record_feed_error(self, feed: FeedRow, error: BaseException, now: datetime) -> None:
         status = getattr(error, "status", None)
         retry_after = getattr(error, "retry_after", None)
-        gone = status == 410
-        backoff = min(self._interval(feed) * (2 ** min(feed.error_count, 10)), MAX_BACKOFF)
+        facts = schedule.ErrorFacts(interval=feed.interval, errors=feed.error_count + 1, status=status,
+                                    retry_after=retry_after)
+        decision = schedule.next_check_after_error(now, facts, schedule.limits_of(self.cfg.schedule),
+                                                   rand=random.random())
+        log.debug("feed %s: next check %s (%s)", feed.url, decision.when.isoformat(), decision.reason)
         retry_until = now + timedelta(seconds=retry_after) if retry_after else None
-        next_check = max(now + backoff, retry_until or now)
         self.store.record_feed_error(feed.url, now, error=str(error) or type(error).__name__,
-                                     next_check=next_check, gone=gone, retry_after_until=retry_until)
+                                     next_check=decision.when, gone=decision.gone, retry_after_until=retry_until)
 
     def _interval(self, feed: FeedRow) -> timedelta:
         minutes = feed.interval or self.cfg.schedule.poll_interval
         minutes = max(self.cfg.schedule.min_interval, min(self.cfg.schedule.max_interval, minutes))
         return timedelta(minutes=minutes)
 
-    def _next_check(self, feed: FeedRow, now: datetime, result: FetchResult) -> datetime:
-        interval = self._interval(feed)
-        jitter = interval.total_seconds() * random.uniform(-0.1, 0.1)
-        return now + interval + timedelta(seconds=jitter)
+    def _next_check(self, feed: FeedRow, now: datetime, result: FetchResult, parsed: Feed | None = None) -> datetime:
+        """monitor.schedule's decision from this poll (on a 304, from the entries already stored)."""
+        dates = ([e.published for e in parsed.entries if e.published] if parsed is not None
+                 else self.store.recent_entry_dates(feed.url))
+        facts = schedule.PollFacts(interval=feed.interval, entry_dates=tuple(dates),
+                                   ttl=parsed.ttl if parsed is not None else None, headers=result.headers,
+                                   retry_after=result.retry_after)
+        decision = schedule.next_check(now, facts, schedule.limits_of(self.cfg.schedule), rand=random.random())
+        log.debug("feed %s: next check %s (%s)", feed.url, decision.when.isoformat(), decision.reason)
+        return decision.when
 
     # -- entries -> articles -> facts -> alerts --------------------------------------------
     def process_pending(self, now: datetime, report: CycleReport, *, ignore_schedule: bool = False,
                         batch: int = 50, should_stop: Callable[[], bool] | None = None) -> None:
         """Fetch, extract and alert every pending entry, a batch at a time (until ``should_stop``)."""
         stop = should_stop or _never
+        self._prune_story_index(now)
         while not stop():
             rows = self.store.pending_entries(now, limit=batch, ignore_schedule=ignore_schedule)
             if not rows:
@@ -254,9 +269,16 @@ class Service:
 
     def _store_article(self, row: EntryRow, article: Article, facts: list[Any], now: datetime,
                        report: CycleReport) -> None:
+        from monitor.clusters import unseen_facts
         from monitor.extract import EXTRACTOR_VERSION
 
+        story = self._place_story(row, article, now)  # story clusters: monitor/clusters.py
+        if story is not None and story.duplicate_of is not None:  # this outlet already carried the story:
+            facts = unseen_facts(facts, self.store.facts_of_articles([story.duplicate_of])[story.duplicate_of])
         article_id = self.store.save_extraction(row.id, article, facts, EXTRACTOR_VERSION, now)
+        if story is not None:
+            self.store.save_cluster(article_id, story.assignment, outlet=story.outlet, signature=story.signature,
+                                    buckets=story.buckets, now=now)
         report.articles += 1
         report.facts += len(facts)
         source = Source(url=article.url or row.entry.link, title=article.title or row.entry.title,
@@ -270,7 +292,44 @@ class Service:
                 fact, key=alert_rules.alert_key(fact), article_id=article_id, source=src, now=now,
                 severity=alert_rules.severity(fact.value, fact.unit, 1))
             report.alerts_new += int(created)
+        report.alerts_new += self._record_investment_alerts(facts, article_id, source, now)
         self.store.mark_entry_alerted(row.id)
+
+    def _record_investment_alerts(self, facts: list[Any], article_id: int, source: Source, now: datetime) -> int:
+        """Record the investments at or above ``[alerts] min_investment_usd``; returns how many are new."""
+        if self.cfg.alerts.min_investment_usd <= 0:
+            return 0
+        fx = load_fx_table(self.cfg.extract.models_dir)
+        year = (source.published or now).year  # the year it was announced
+        new = 0
+        for c in alert_rules.investment_candidates(facts, self.cfg.alerts, fx):
+            src = dataclasses.replace(source, sentence=c.fact.evidence.sentence if c.fact.evidence else "")
+            _, created = self.store.record_investment_alert(
+                c.fact, key=alert_rules.investment_key(c.fact.company or "", c.amount_usd, year),
+                amount_usd=c.amount_usd, fx_date=fx.as_of, period=year, article_id=article_id, source=src, now=now)
+            new += int(created)
+        return new
+
+    def _place_story(self, row: EntryRow, article: Article, now: datetime) -> Placement | None:
+        """The article's story cluster among articles seen within ``[dedup] window_days``."""
+        from monitor.clusters import place_article  # numpy and datasketch load on first use
+
+        if not self.cfg.dedup.enabled:
+            return None
+        since = now - timedelta(days=self.cfg.dedup.window_days)
+        outlet = outlet_of(article.url or row.entry.link, row.feed_url)
+        placement = place_article(
+            article.text, outlet, lambda keys: self.store.cluster_candidates(keys, since=since, exclude_entry=row.id),
+            self.cfg.dedup.threshold)
+        if placement.duplicate_of is not None:
+            log.info("article %s repeats article %d from %s (similarity %.2f): no new facts",
+                     article.url or row.entry.link, placement.duplicate_of, outlet, placement.assignment.similarity)
+        return placement
+
+    def _prune_story_index(self, now: datetime) -> None:
+        """Keep the LSH index to ``[dedup] window_days``: older articles leave it."""
+        if self.cfg.dedup.enabled:
+            self.store.prune_cluster_index(now - timedelta(days=self.cfg.dedup.window_days))
 
     # -- digests ---------------------------------------------------------------------------
     def channels(self) -> list[str]:
@@ -280,7 +339,29 @@ class Service:
             out.append("smtp")
         if self.cfg.digest.file.path is not None:
             out.append("file")
+        out.extend(f"apprise:{ch.name}" for ch in self.cfg.digest.apprise)
         return out
+
+    def is_immediate(self, channel: str) -> bool:
+        """True when ``channel`` also gets each cycle's new alerts at the end of that cycle."""
+        if channel.startswith("apprise:"):
+            return any(ch.immediate for ch in self.cfg.digest.apprise if f"apprise:{ch.name}" == channel)
+        return {"smtp": self.cfg.digest.smtp.immediate, "file": self.cfg.digest.file.immediate}.get(channel, False)
+
+    def send_immediate_and_retries(self, now: datetime, report: CycleReport | None = None) -> list[str]:
+        """End of a cycle: immediate channels get every alert they have not had (failed ones once
+        their back-off has run out); other channels get only the failed alerts now due for retry.
+        Through the outbox, so what is sent here is never repeated by the next digest."""
+        lines = []
+        with self._delivery_lock():
+            if "file" in self.channels():
+                self.settle_stuck_file_deliveries(now)
+            for channel in self.channels():
+                ids = (self.store.undelivered_alert_ids(channel, now=now) if self.is_immediate(channel)
+                       else self.store.retry_due_alert_ids(channel, now))
+                if ids:
+                    lines.append(self._send_channel(channel, now, report, ids=ids))
+        return lines
 
     def preview_digest(self, now: datetime | None = None, since: datetime | None = None) -> Digest:
         """The digest of alerts not yet delivered on every channel (or since a time), unsent."""
@@ -306,12 +387,13 @@ class Service:
             for channel in self.channels():
                 lines.append(self._send_channel(channel, now, report, since=since))
         if not self.channels():
-            lines.append("no delivery channel configured ([digest.smtp] host or [digest.file] path)")
+            lines.append("no delivery channel configured ([digest.smtp] host, [digest.file] path or "
+                         "[[digest.apprise]])")
         return lines
 
     def _send_channel(self, channel: str, now: datetime, report: CycleReport | None,
-                      since: datetime | None = None) -> str:
-        ids = self.store.undelivered_alert_ids(channel)
+                      since: datetime | None = None, ids: list[int] | None = None) -> str:
+        ids = self.store.undelivered_alert_ids(channel) if ids is None else ids
         alerts = [a for a in self.store.alerts(since=since) if a.id in set(ids)]
         if not alerts and not self.cfg.digest.send_empty:
             return f"{channel}: nothing new to send"
@@ -343,6 +425,9 @@ class Service:
                 write_digest_file(digest, self.cfg.digest.file.path, name=name)
             except OSError as e:
                 raise DeliveryError(f"cannot write digest to {self.cfg.digest.file.path}: {e}") from e
+        elif channel.startswith("apprise:"):
+            cfg = next(ch for ch in self.cfg.digest.apprise if f"apprise:{ch.name}" == channel)
+            send_apprise(digest, cfg, key=message_id)
         else:  # pragma: no cover - channels() lists only the above
             raise DeliveryError(f"unknown channel {channel!r}")
 
@@ -413,6 +498,15 @@ class Service:
 
         trigger = CronTrigger.from_crontab(self.cfg.digest.schedule, timezone=self.cfg.digest.timezone)
         return trigger.get_next_fire_time(None, now)
+
+    def purge_old_text(self, now: datetime, days: int | None = None) -> int:
+        """Retention: blank the text of articles fetched more than ``days`` (default ``[storage]
+        retention_days``) before ``now``; facts, evidence, alerts and tombstones stay. Returns how
+        many articles were purged (0 days: none)."""
+        days = self.cfg.storage.retention_days if days is None else days
+        if days <= 0:
+            return 0
+        return self.store.purge_article_text(now - timedelta(days=days), now)
 
 
 def utcnow() -> datetime:

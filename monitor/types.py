@@ -39,6 +39,7 @@ class Feed:
     entries: tuple[FeedEntry, ...]
     version: str = ""  # 'rss20', 'atom10', 'json1', ...
     bozo: str | None = None  # feedparser's complaint, when the document was malformed
+    ttl: int | None = None  # RSS <ttl>: minutes the feed may be cached
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +159,15 @@ class Alert:
     pledges: tuple[str, ...] = ()  # the company's stored pledges ('net-zero 2040'): the pledge gap
     contradiction: str | None = None
     id: int | None = None
+    # kind 'investment': value/unit are the amount and its currency, status announced/spent,
+    # year the by-year; amount_usd converted with the FX table dated fx_date
+    kind: str = "emission"
+    amount_usd: float | None = None
+    fx_date: str | None = None
+    purpose: str | None = None
+    # distinct story clusters among the sources: outlets carrying the same wire copy count once
+    # (None when not computed); len(outlets) - independent_reports outlets repeated another's story
+    independent_reports: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

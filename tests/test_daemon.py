@@ -2,8 +2,8 @@
 loopback HTTP server, SQLite files in tmp_path, the real spaCy extractor.
 
 - SIGTERM: exit 0 quickly when idle, and within the grace period while a fetch hangs;
-- SIGHUP: a feed added to the config is polled, a removed one is deactivated, a bad config is
-  refused with a log line while the daemon keeps running;
+- SIGHUP: the reload itself in process here; in a subprocess in tests/test_sighup.py;
+- the jobs' options (coalesce, max_instances, misfire grace, jitter, digest timezone, retention);
 - one instance per database; a lock left by a killed daemon does not block; `status` sees it;
 - crash safety: 200 entries, 20 SIGKILLs at random moments (daemons, `run --once`, `digest`),
   restarts; at the end every entry processed once, no duplicated fact, alert or delivery,
@@ -184,6 +184,108 @@ def test_reload_refuses_a_bad_config_and_keeps_the_old_one(tmp_path, caplog):
         daemon.scheduler.shutdown(wait=False)
 
 
+def test_jobs_are_coalesced_single_instance_with_misfire_grace_and_jitter(tmp_path, caplog):
+    db = tmp_path / "pw.db"
+    cfg_path = write_config(tmp_path / "config.toml", db, [], schedule="30 7 * * 1-5")
+    cfg_path.write_text(cfg_path.read_text().replace(f'path = "{db}"', f'path = "{db}"\nretention_days = 30'))
+    cfg_path.write_text(cfg_path.read_text().replace('schedule = "30 7 * * 1-5"',
+                                                     'schedule = "30 7 * * 1-5"\ntimezone = "Europe/Berlin"'))
+    daemon = Daemon(load_config(cfg_path), poll_seconds=60)
+    daemon.scheduler.start(paused=True)
+    try:
+        daemon.schedule_jobs()
+        jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
+        assert set(jobs) == {"poll", "digest", "retention"}
+        for job in jobs.values():
+            assert job.max_instances == 1 and job.coalesce is True, job.id
+            assert job.misfire_grace_time and job.misfire_grace_time >= 60, job.id
+        assert jobs["poll"].trigger.jitter and jobs["poll"].trigger.interval.total_seconds() == 60
+        digest = jobs["digest"].trigger
+        assert str(digest.timezone) == "Europe/Berlin"
+        assert "hour='7'" in str(digest) and "minute='30'" in str(digest) and "day_of_week='1-5'" in str(digest)
+
+        # A reload that turns retention off removes its job; the digest job follows the new file.
+        cfg_path.write_text(cfg_path.read_text().replace("retention_days = 30", "retention_days = 0"))
+        with caplog.at_level(logging.INFO, logger="monitor.daemon"):
+            assert daemon.reload() is True
+        assert daemon.scheduler.get_job("retention") is None
+        assert "SIGHUP: [storage] changed: retention_days 30 -> 0" in caplog.text
+    finally:
+        daemon.scheduler.shutdown(wait=False)
+
+
+def test_retention_job_purges_the_text_of_old_articles(tmp_path):
+    db = tmp_path / "pw.db"
+    cfg_path = write_config(tmp_path / "config.toml", db, [])
+    cfg_path.write_text(cfg_path.read_text().replace(f'path = "{db}"', f'path = "{db}"\nretention_days = 30'))
+    with Store.open(db) as store:  # an article fetched long before now (2025-07-03)
+        _one_alert(store, datetime(2025, 7, 3, 8, 0, tzinfo=UTC))
+    Daemon(load_config(cfg_path)).retention_job()
+    conn = sqlite3.connect(db)
+    try:
+        text, purged_at = conn.execute("SELECT text, text_purged_at FROM articles").fetchone()
+        n_facts, n_alerts = (conn.execute("SELECT COUNT(*) FROM facts").fetchone()[0],
+                             conn.execute("SELECT COUNT(*) FROM alerts").fetchone()[0])
+    finally:
+        conn.close()
+    assert text == "" and purged_at is not None
+    assert (n_facts, n_alerts) == (1, 1), "facts and alerts outlive the text"
+
+
+def test_poll_job_fetches_through_the_pool_within_the_per_host_limit(tmp_path, http_server):
+    """A daemon cycle over 12 slow article pages on one host: several at once, never above
+    ``[fetch] per_host_concurrency``; then `status` shows the cycle and its outcome."""
+    lock, state = threading.Lock(), {"now": 0, "peak": 0}
+
+    def slow_page(_req: Request) -> Response:
+        with lock:
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+        time.sleep(0.3)
+        with lock:
+            state["now"] -= 1
+        return Response(200, b"<html><body><article><p>The company opened a new office in Lisbon.</p>"
+                             b"</article></body></html>", {"Content-Type": "text/html"})
+
+    items = []
+    for i in range(12):
+        http_server.route(f"/p/{i}.html", handler=slow_page)
+        items.append((http_server.url(f"/p/{i}.html"), f"Story {i}", ""))
+    http_server.route("/f.xml", rss("f", items), headers={"Content-Type": "application/rss+xml"})
+    db = tmp_path / "pw.db"
+    cfg = write_config(tmp_path / "config.toml", db, [http_server.url("/f.xml")])
+    cfg.write_text(cfg.read_text().replace("per_host_concurrency = 4", "per_host_concurrency = 3\nworkers = 8"))
+    daemon = Daemon(load_config(cfg))
+    daemon.poll_job()
+    assert 2 <= state["peak"] <= 3, state  # the pool runs pages in parallel, the host limit caps them
+    with Store.open_readonly(db) as store:
+        assert store.status()["entries_alerted"] == 12
+    out = pledgewatch("status", "--config", str(cfg))
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"last cycle: \S+ \S+ UTC \(daemon, \d+ s\): ok; polled 1 feeds .* 12 articles", out.stdout), \
+        out.stdout
+    assert "daemon: not running" in out.stdout and "queue: 0" in out.stdout
+
+
+def test_poll_job_sends_immediate_channels_at_the_end_of_the_cycle(tmp_path, http_server):
+    """`immediate = true`: the daemon's cycle delivers new alerts at once, not at the digest time."""
+    page = ("<!doctype html><html><head><title>Shell update</title></head><body><article><h1>Shell update</h1>"
+            "<p>Shell said its greenhouse gas emissions rose 7% in 2024 compared with 2023.</p>"
+            "</article></body></html>")
+    http_server.route("/shell.html", page, headers={"Content-Type": "text/html; charset=utf-8"})
+    http_server.route("/f.xml", rss("f", [(http_server.url("/shell.html"), "Shell update", "")]),
+                      headers={"Content-Type": "application/rss+xml"})
+    db, folder = tmp_path / "pw.db", tmp_path / "digests"
+    cfg = write_config(tmp_path / "config.toml", db, [http_server.url("/f.xml")], digest_dir=folder)
+    cfg.write_text(cfg.read_text().replace(f'path = "{folder}"', f'path = "{folder}"\nimmediate = true'))
+    daemon = Daemon(load_config(cfg))
+    daemon.poll_job()
+    files = list(folder.glob("digest-*.md"))
+    assert len(files) == 1 and "Shell" in files[0].read_text(encoding="utf-8")
+    daemon.poll_job()  # nothing new: nothing sent again
+    assert len(list(folder.glob("digest-*.md"))) == 1
+
+
 # -- stuck file deliveries (service) -------------------------------------------------------------
 
 def _one_alert(store: Store, now: datetime) -> int:
@@ -277,45 +379,12 @@ def test_sigterm_during_a_hanging_fetch_exits_0_within_the_grace_period(tmp_path
     finally:
         release.set()
     assert rc == 0, d.log()
-    assert elapsed < 15, f"took {elapsed:.1f} s"
+    print(f"\nSIGTERM to exit: {elapsed:.1f} s")
+    assert elapsed < 10, f"took {elapsed:.1f} s (the issue allows 10 s)"
     assert "abandoning it" in d.log()
     with Store.open(db) as store:  # the entry is still pending: the next start redoes it
         assert store.status()["queue"] == 1
     assert daemon_pid(db) is None
-
-
-def test_sighup_reload_adds_and_removes_feeds_and_refuses_a_bad_config(tmp_path, http_server, daemons):
-    db = tmp_path / "pw.db"
-    a, b = serve_empty_feed(http_server, "/a.xml"), serve_empty_feed(http_server, "/b.xml")
-    cfg = write_config(tmp_path / "config.toml", db, [a])
-    d = daemons(cfg, tmp_path / "daemon.log")
-    d.wait_log(r"daemon started")
-    wait_for(lambda: http_server.hits("/a.xml") >= 1, 30, "the first poll of a", d.log)
-    assert http_server.hits("/b.xml") == 0
-
-    write_config(cfg, db, [a, b])
-    d.proc.send_signal(signal.SIGHUP)
-    wait_for(lambda: http_server.hits("/b.xml") >= 1, 30, "the added feed to be polled", d.log)
-    assert "feed added: " + b in d.log()
-
-    cfg.write_text(cfg.read_text() + '\n[fetch]\ntimeout = "ten"\n')  # invalid TOML (table twice)
-    d.proc.send_signal(signal.SIGHUP)
-    d.wait_log(r"SIGHUP: new config refused, keeping the old one: .*config\.toml", timeout=30)
-    write_config(cfg, db, [a], extra='[alerts]\nmin_percent = "x"')
-    d.proc.send_signal(signal.SIGHUP)
-    d.wait_log(r"refused, keeping the old one: .*\[alerts\] min_percent", timeout=30)
-    assert d.proc.poll() is None, "a bad config must not stop the daemon"
-
-    write_config(cfg, db, [a])  # b removed
-    d.proc.send_signal(signal.SIGHUP)
-    d.wait_log(r"feed removed: " + re.escape(b), timeout=30)
-
-    def b_inactive() -> bool:
-        with Store.open_readonly(db) as store:
-            return {f.url: f.active for f in store.feed_rows()} == {a: True, b: False}
-    wait_for(b_inactive, 30, "feed b to become inactive", d.log)
-    d.proc.send_signal(signal.SIGTERM)
-    assert d.proc.wait(15) == 0, d.log()
 
 
 def test_second_instance_is_refused_and_a_stale_lock_does_not_block(tmp_path, http_server, daemons):
@@ -350,6 +419,9 @@ FILLER = [
     "Its chief executive told reporters that demand in Europe had been steady.",
     "The group did not comment on speculation about a possible merger.",
 ]
+NOISE = ["market", "energy", "plant", "capacity", "supplier", "customers", "growth", "quarter", "investors",
+         "policy", "grid", "battery", "turbine", "factory", "logistics", "fleet", "retail", "demand", "pricing",
+         "regulators", "solar", "wind", "hydrogen", "steel", "cement", "shipping", "aviation", "software"]
 N_ENTRIES = 200
 N_KILLS = 20
 
@@ -359,6 +431,9 @@ def crash_article(i: int) -> tuple[str, str, tuple[str, float, int] | None]:
     company = COMPANIES[i % len(COMPANIES)]
     rng = random.Random(i)
     paras = [rng.choice(FILLER), rng.choice(FILLER)]
+    # Words of its own, so that no two articles are near-duplicates (the same outlet's copy of a
+    # story keeps only facts its earlier copy did not state: monitor/clusters.py).
+    paras.append(f"Notes {i}: " + " ".join(rng.choices(NOISE, k=45)) + ".")
     increase = None
     if i % 4 == 0:  # 50 articles report a rise; a value repeats across articles (merged alerts)
         value, year = 5 + (i // 4) % 9, 2023 + (i // 8) % 2
@@ -416,7 +491,7 @@ def test_sigterm_while_processing_stops_between_batches(tmp_path, http_server, d
     elapsed = time.monotonic() - t0
     print(f"\nSIGTERM while processing: exit after {elapsed:.1f} s")
     assert rc == 0, d.log()
-    assert elapsed < 15, f"took {elapsed:.1f} s"
+    assert elapsed < 10, f"took {elapsed:.1f} s (the issue allows 10 s)"
     assert "abandoning" not in d.log(), "the cycle should have stopped at a batch boundary"
     with Store.open_readonly(db) as store:
         st = store.status()
@@ -498,8 +573,9 @@ def test_kill_9_at_random_moments_loses_and_repeats_nothing(tmp_path, http_serve
         else:
             args = ("run", "--ignore-schedule") if kind == "daemon" else ("run", "--once", "--ignore-schedule")
             run_and_maybe_kill(kind, args, rng.uniform(0.5, 5.0))
-        # Digests in the loop too; some are killed mid-send.
-        run_and_maybe_kill("digest", ("digest",), rng.uniform(0.3, 2.5) if rng.random() < 0.4 else 60)
+        # Digests in the loop too, every other round or so; most are killed mid-send.
+        if rng.random() < 0.5:
+            run_and_maybe_kill("digest", ("digest",), rng.uniform(0.3, 2.5) if rng.random() < 0.7 else 60)
 
     log.close()
     for _ in range(3):  # settle: unkilled runs until the whole feed is in and nothing is pending
@@ -543,10 +619,15 @@ def check_crash_outcome(cfg: Any, db: Path, digests: Path) -> None:
         sources = conn.execute("SELECT alert_id, COUNT(*) FROM alert_sources GROUP BY alert_id").fetchall()
         stuck = conn.execute("SELECT COUNT(*) FROM deliveries WHERE state = 'sending'").fetchone()[0]
         items = Counter(s for (s,) in conn.execute("SELECT state FROM delivery_items WHERE channel = 'file'"))
+        has_clusters = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'article_clusters'").fetchone()
+        duplicates = (conn.execute("SELECT COUNT(*) FROM article_clusters WHERE duplicate_of IS NOT NULL")
+                      .fetchone()[0] if has_clusters else 0)
     finally:
         conn.close()
 
-    # A fresh extraction of the stored texts gives the same facts per article and the same alerts.
+    # A fresh extraction of the stored texts gives the same facts per article and the same alerts
+    # (the generated articles are distinct stories: none is kept as a near-duplicate copy).
+    assert duplicates == 0
     extractor = Extractor.load(cfg.extract.model, cfg.extract.models_dir)
     fresh = extractor.extract_many([(text, title, datetime.fromisoformat(pub).date() if pub else None)
                                     for _, text, title, pub in articles])
@@ -577,34 +658,3 @@ def check_crash_outcome(cfg: Any, db: Path, digests: Path) -> None:
             elif line.startswith("### "):
                 written[(company, line[4:].strip())] += 1
     assert written == headlines, (written - headlines, headlines - written)
-
-
-# -- metrics -------------------------------------------------------------------------------------
-
-def test_metrics_endpoint_on_loopback_reports_cycles_and_store_numbers(tmp_path):
-    pytest.importorskip("prometheus_client")
-    import httpx
-
-    from monitor.metrics import Metrics
-    from monitor.service import CycleReport
-
-    db = tmp_path / "pw.db"
-    with Store.open(db) as store:
-        _one_alert(store, datetime(2025, 7, 3, 8, 0, tzinfo=UTC))
-    metrics = Metrics(db, channels=lambda: ["file"])
-    metrics.observe_cycle(CycleReport(feeds_polled=2, articles=5, facts=7, alerts_new=1, errors=["x"]), 1.5)
-    with pytest.raises(Exception, match="only loopback"):
-        metrics.serve(0, host="0.0.0.0")  # noqa: S104 - refused, which is the point
-    server = metrics.serve(0)
-    try:
-        text = httpx.get(f"http://127.0.0.1:{server.server_port}/metrics", timeout=10).text
-    finally:
-        server.shutdown()
-    values = {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines()
-              if line and not line.startswith("#")}
-    assert values["pledgewatch_cycles_total"] == 1
-    assert values["pledgewatch_articles_processed_total"] == 5
-    assert values["pledgewatch_cycle_errors_total"] == 1
-    assert values["pledgewatch_alerts"] == 1 and values["pledgewatch_articles"] == 1
-    assert values['pledgewatch_undelivered_alerts{channel="file"}'] == 1
-    assert values["process_resident_memory_bytes"] > 0

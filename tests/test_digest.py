@@ -209,3 +209,72 @@ def test_rendering_is_deterministic():
     a = render_digest(three_alerts(), now=NOW)
     b = render_digest(list(reversed(three_alerts())), now=NOW)
     assert a.text == b.text and a.html == b.html
+
+
+# -- investments, pledges --------------------------------------------------------------------
+
+def investment(company: str, amount: float, currency: str, usd: float, *, purpose: str | None = "data centres",
+               year: int | None = 2030, id: int = 10, fx_date: str = "2025-06-30",
+               sources: tuple[Source, ...] = ()) -> Alert:
+    return Alert(key=f"investment|{company}|2025|{id}", company=company, metric="investment", direction="",
+                 value=amount, unit=currency, status="announced", year=year, base_year=None,
+                 sources=sources or (source(f"https://biz{id}.example.com/a", sentence=f"{company} will invest."),),
+                 first_seen=NOW, severity="high", id=id, kind="investment", amount_usd=usd, fx_date=fx_date,
+                 purpose=purpose)
+
+
+def test_large_investments_section_with_dated_conversion():
+    euro = investment("Siemens", 10e9, "EUR", 10.9e9, purpose="grid factories", id=11)
+    dollars = investment("Amazon", 15e9, "USD", 15e9, purpose="Ohio data centres", id=12, year=None)
+    d = render_digest([alert("Acme"), euro, dollars], now=NOW)
+    assert d.subject == "Pledgewatch: 1 emission increase at 1 company, 2 large investments"
+    for part in (d.text, d.html, d.markdown.replace("\\", "")):
+        assert "Large investments" in part
+        assert "(≈ $10.9bn at 2025-06-30 rates)" in part  # the date wherever a converted amount is
+        assert part.index("Amazon: $15bn for Ohio data centres") < part.index("Siemens: €10bn")  # largest first
+        assert part.index("Acme") < part.index("Large investments")
+    assert "Siemens: €10bn (≈ $10.9bn at 2025-06-30 rates) for grid factories, by 2030" in d.text
+    # the note under the section names the table's date; not shown when nothing was converted
+    assert "exchange-rate table as of 2025-06-30" in d.text
+    assert "exchange-rate table" not in render_digest([dollars], now=NOW).text
+    assert render_digest([dollars], now=NOW).subject == "Pledgewatch: 1 large investment"
+    assert "== Large investments ==" not in render_digest([alert("Acme")], now=NOW).text
+
+
+def test_investment_purpose_is_escaped():
+    evil = investment("Evil Inc", 2e9, "GBP", 2.6e9, purpose=f"{HOSTILE} {ONERROR}")
+    d = render_digest([evil], now=NOW)
+    assert "<script" not in d.html.lower() and "&lt;script&gt;" in d.html
+    assert all("onerror" not in attrs for _, attrs in tags_of(d.html))
+    assert "<script" not in d.markdown
+
+
+def test_repeated_pledges_are_listed_once():
+    a = alert("Google", pledges=("net-zero by 2030", "net-zero emissions by 2030", "Net Zero by 2030",
+                                 "carbon-neutral by 2030", "net-zero financed emissions by 2050",
+                                 "net-zero by 2050"))
+    d = render_digest([a], now=NOW)
+    assert "Pledge: net-zero by 2030; carbon-neutral by 2030; net-zero financed emissions by 2050; " \
+           "net-zero by 2050\n" in d.text
+    assert d.html.count("net-zero emissions by 2030") == 0
+
+
+def test_demo_style_pledge_duplicates_from_the_store(tmp_path):
+    from monitor.store import Store
+    from monitor.types import Article, EmissionChange, Target
+
+    with Store.open(tmp_path / "pw.db") as store:
+        from monitor.config import FeedConfig
+        from monitor.types import FeedEntry
+
+        store.sync_feeds([FeedConfig(url="https://news.example.com/feed")], NOW)
+        entry = store.add_entry(FeedEntry("https://news.example.com/feed", "e1", "https://news.example.com/a",
+                                          "Google"), NOW)
+        rise = EmissionChange("Google", "ghg", "increase", 11.0, "%", 2023, 2024, "reported")
+        facts = [rise, Target("Google", "net-zero", 2030), Target("Google", "net-zero emissions", 2030)]
+        art = store.save_extraction(entry, Article("https://news.example.com/a", "Google", "text"), facts, "t", NOW)
+        store.record_alert(rise, key="google|ghg|increase|2024|11%", article_id=art, now=NOW, severity="normal",
+                           source=Source("https://news.example.com/a", "Google", None, NOW, "Emissions rose 11%."))
+        (stored,) = store.alerts()
+    assert set(stored.pledges) == {"net-zero by 2030", "net-zero emissions by 2030"}  # as stored
+    assert "Pledge: net-zero by 2030\n" in render_digest([stored], now=NOW).text  # shown once

@@ -296,3 +296,27 @@ def test_robots_txt_missing_allows_and_server_error_disallows(http_server):
         f.get(http_server.url("/story"), article=True)
     with Fetcher(FetchConfig(allow_private_addresses=True), respect_robots=False) as f:
         assert f.get(http_server.url("/story"), article=True).body == b"ok"
+
+
+def test_hanging_dns_resolver_ends_within_the_connect_timeout(http_server):
+    """getaddrinfo has no timeout of its own: a resolver that hangs must not hold the worker."""
+    http_server.route("/feed", b"<rss/>")
+    release = threading.Event()
+    calls: list[str] = []
+
+    def hanging_resolver(host, port, *args, **kwargs):
+        calls.append(host)
+        release.wait(30)  # a DNS server that never answers
+        return socket.getaddrinfo("127.0.0.1", port, *args, **kwargs)
+
+    try:
+        with Fetcher(FetchConfig(allow_private_addresses=True, timeout=5.0, connect_timeout=1.0),
+                     resolver=hanging_resolver) as f:
+            started = time.monotonic()
+            with pytest.raises(FetchError, match="timed out.*resolving localhost"):
+                f.get(f"http://localhost:{http_server.port}/feed")
+            assert time.monotonic() - started < 4  # the 1 s connect timeout, not the resolver's 30 s
+            assert f.get(http_server.url("/feed")).body == b"<rss/>"  # IP literals need no lookup
+    finally:
+        release.set()
+    assert calls == ["localhost"]

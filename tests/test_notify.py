@@ -250,3 +250,46 @@ def test_file_channel_plain_digest_and_errors(tmp_path):
     blocker.write_text("x")
     with pytest.raises(DeliveryError, match="not-a-folder"):
         write_digest_file(plain, blocker, name="d")
+
+
+# -- through the outbox (Service): SMTP down, back-off, next attempt delivers ----------------
+
+def test_smtp_down_loses_nothing_and_the_next_attempt_delivers(tmp_path):
+    from datetime import timedelta
+
+    from monitor.config import config_from_dict
+    from monitor.service import Service
+    from tests.test_apprise import T0, seed_alerts
+
+    port = free_port()  # nothing listens here yet
+    cfg = config_from_dict({"storage": {"path": str(tmp_path / "pw.db")},
+                            "digest": {"smtp": {"host": "127.0.0.1", "port": port, "from": "pw@example.org",
+                                                "to": ["analyst@example.org"], "timeout": 5.0}}})
+    with Service(cfg) as svc:
+        ids = seed_alerts(svc.store, 3)
+        (line,) = svc.send_digests(T0)
+        assert line.startswith(f"smtp: failed: SMTP 127.0.0.1:{port}: ")
+        assert svc.store.undelivered_alert_ids("smtp") == ids  # nothing lost
+        (health,) = svc.store.channel_health(["smtp"])
+        assert (health["failed"], health["attempts"], health["next_try"]) == (3, 1, T0 + timedelta(minutes=15))
+        assert f"127.0.0.1:{port}" in health["last_error"]
+
+        collector = Collector()
+        controller = Controller(collector, hostname="127.0.0.1", port=port)
+        controller.start()
+        try:
+            assert svc.send_immediate_and_retries(T0 + timedelta(minutes=10)) == []  # backing off
+            (line,) = svc.send_immediate_and_retries(T0 + timedelta(minutes=15))
+            assert line == "smtp: sent 3 alerts (Pledgewatch: 3 emission increases at 3 companies)"
+            assert svc.send_digests(T0 + timedelta(days=1)) == ["smtp: nothing new to send"]
+        finally:
+            controller.stop()
+        (health,) = svc.store.channel_health(["smtp"])
+        assert (health["sent"], health["failed"], health["last_error"]) == (3, 0, None)
+        (failed, sent) = sorted(svc.store.deliveries("smtp"), key=lambda d: d.id)
+        assert failed.message_id != sent.message_id  # a new message, not a resend of a half-sent one
+    (msg,) = collector.messages()
+    assert msg.get_content_type() == "multipart/alternative"
+    assert msg["Message-ID"] == sent.message_id
+    assert "Company2" in msg.get_body(preferencelist=("plain",)).get_content()
+    assert "Company2" in msg.get_body(preferencelist=("html",)).get_content()

@@ -8,10 +8,14 @@ one missing), with alerts raised from the stale facts (one already sent, one not
 from __future__ import annotations
 
 import hashlib
+import json
+import shutil
 import sqlite3
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -36,6 +40,7 @@ TEXT = ("Lufthansa said on Tuesday that its greenhouse gas emissions rose 8% in 
         "Lufthansa will invest €2 billion in sustainable aviation fuel by 2030.")
 TITLE = "Lufthansa emissions rise"
 PUBLISHED = datetime(2024, 3, 5, 9, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def ev(sentence: str, start: int, conf: float = 0.9) -> Evidence:
@@ -265,3 +270,104 @@ def test_reprocess_on_missing_database_for_dry_run(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "no such database" in result.stderr
     assert not (tmp_path / "none.db").exists()
 
+
+
+# -- a real extractor change: an edited copy of models/ -----------------------------------------
+
+def _edited_models(tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
+    """A copy of models/ with ``edit`` applied to its emission cues (the extractor's data, not code)."""
+    models = tmp_path / "models"
+    shutil.copytree(ROOT / "models", models)
+    cues_path = models / "emission_cues.json"
+    cues = json.loads(cues_path.read_text(encoding="utf-8"))
+    edit(cues)
+    cues_path.write_text(json.dumps(cues), encoding="utf-8")
+    return models
+
+
+def _config_for(tmp_path: Path, models: Path) -> Path:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[extract]\nmodels_dir = "{models}"\n', encoding="utf-8")
+    return cfg
+
+
+@pytest.fixture
+def current_db(tmp_path: Path, real_facts: list[Fact]) -> dict[str, Any]:
+    """The article stored with the facts the current extractor finds, and the alert they raise."""
+    from monitor.extract import EXTRACTOR_VERSION
+
+    path = tmp_path / "pw.db"
+    url = "https://outlet-a.example/lufthansa"
+    with Store.open(path) as store:
+        rowid = store.add_entry(FeedEntry(FEED, "g1", url, TITLE, published=PUBLISHED), T0)
+        assert rowid is not None
+        article = Article(url=url, title=TITLE, text=TEXT, published=PUBLISHED, language="en")
+        article_id = store.save_extraction(rowid, article, real_facts, EXTRACTOR_VERSION, T0)
+        change = next(f for f in real_facts if _alerting(f))
+        assert isinstance(change, EmissionChange)
+        alert_id = _alert(store, change, article_id, url)
+    return {"path": path, "article": article_id, "alert": alert_id, "change": change, "n": len(real_facts)}
+
+
+def _files_hash(path: Path) -> tuple[str, str]:
+    wal = path.with_name(path.name + "-wal")
+    return _hash(path), _hash(wal) if wal.exists() else ""
+
+
+def test_dry_run_after_a_model_change_reports_the_diff_and_leaves_db_and_wal_untouched(
+        current_db: dict[str, Any], tmp_path: Path) -> None:
+    def scope1_wording(cues: dict[str, Any]) -> None:
+        cues["metric_nouns"]["scope1"].insert(0, "greenhouse gas emissions")
+
+    cfg = _config_for(tmp_path, _edited_models(tmp_path, scope1_wording))
+    path: Path = current_db["path"]
+    # Another connection keeps committed pages in the WAL (as a running daemon would).
+    keeper = sqlite3.connect(path, isolation_level=None)
+    keeper.execute("PRAGMA wal_autocheckpoint = 0")
+    keeper.execute("INSERT INTO meta (key, value) VALUES ('keeper', 'x')")
+    try:
+        before = _files_hash(path)
+        assert before[1], "the WAL holds pages"
+        out, _ = _reprocess(path, "--dry-run", "--config", str(cfg))
+        assert _files_hash(path) == before  # the database and its WAL, byte for byte
+    finally:
+        keeper.close()
+    n = current_db["n"]
+    assert f"Facts: 0 new, 1 changed, 0 gone, {n - 1} unchanged." in out, out
+    assert "metric: ghg -> scope1" in out and out.count("  ~ [article") == 1
+    old_key = alert_key(current_db["change"])
+    new_key = alert_key(replace(current_db["change"], metric="scope1"))
+    assert "Alerts: 1 new, 0 changed, 1 gone." in out, out
+    assert f"- alert {current_db['alert']} {old_key} (deleted: never sent)" in out
+    assert f"+ alert {new_key} (1 source)" in out
+    # Applied, the store says what the dry run said.
+    _reprocess(path, "--config", str(cfg))
+    with Store.open_readonly(path) as store:
+        (row,) = store.facts(type="emission_change")
+        assert row["metric"] == "scope1"
+        assert [a.key for a in store.alerts()] == [new_key]
+
+
+def test_a_model_change_never_resends_a_delivered_alert(current_db: dict[str, Any], tmp_path: Path) -> None:
+    def no_rise_words(cues: dict[str, Any]) -> None:
+        cues["increase_words"] = [w for w in cues["increase_words"] if not w.startswith(("rise", "ris", "rose"))]
+
+    cfg = _config_for(tmp_path, _edited_models(tmp_path, no_rise_words))
+    path: Path = current_db["path"]
+    with Store.open(path) as store:
+        store.finish_delivery(store.begin_delivery("smtp", [current_db["alert"]], T0, "<m@test>"), T0, ok=True)
+    out, _ = _reprocess(path, "--config", str(cfg))
+    n = current_db["n"]
+    assert f"Facts: 0 new, 0 changed, 1 gone, {n - 1} unchanged." in out, out
+    assert "  - [article" in out and "ghg increase 8%" in out
+    assert "Alerts: 0 new, 0 changed, 0 gone, 1 no longer supported but already sent (kept)." in out, out
+    with Store.open_readonly(path) as store:
+        assert store.facts(type="emission_change") == []
+        assert [a.id for a in store.alerts()] == [current_db["alert"]]  # kept as it was sent
+        assert store.undelivered_alert_ids("smtp") == []  # and not sent again
+    # Back to the shipped model: the fact returns and merges into the delivered alert (same key).
+    out, _ = _reprocess(path)
+    assert "Facts: 1 new, 0 changed, 0 gone" in out, out
+    with Store.open_readonly(path) as store:
+        assert [a.id for a in store.alerts()] == [current_db["alert"]]
+        assert store.undelivered_alert_ids("smtp") == []

@@ -58,7 +58,7 @@ def save(store: Store, n: int, facts: list[Fact], *, url: str | None = None, fee
 def test_migrations_from_empty_and_reopen_is_idempotent(tmp_path: Path) -> None:
     path = tmp_path / "new" / "dir" / "pw.db"
     with Store.open(path) as s:
-        assert s.schema_version() == LATEST == len(MIGRATIONS)
+        assert s.schema_version() == LATEST == max(m[0] for m in MIGRATIONS)
         rows = s.migrations()
     assert [r["version"] for r in rows] == [m[0] for m in MIGRATIONS]
     assert all(r["name"] and r["applied_at"] for r in rows)
@@ -73,15 +73,51 @@ def test_migrations_from_empty_and_reopen_is_idempotent(tmp_path: Path) -> None:
     conn.close()
 
 
+def _write_at_version(s: Store, version: int) -> None:
+    """Data of every kind the schema at ``version`` holds (feeds and entries from 1, articles and
+    facts from 2, alerts and deliveries from 3)."""
+    s.sync_feeds([FeedConfig(FEED, name="Kept")], T0)
+    rowid = s.add_entry(entry(1), T0)
+    assert rowid is not None
+    if version < 2:
+        return
+    fact = change()
+    article_id = s.save_extraction(rowid, article(text="Zeppelin: " + fact.evidence.sentence),  # type: ignore[union-attr]
+                                   [fact, Target("Acme Corp", "net zero", 2040)], "v-old", T0)
+    if version < 3:
+        return
+    src = Source(url="http://news.example/1", title="Acme emissions climb", feed=FEED, published=T0,
+                 sentence="Acme Corp said its emissions rose 12% in 2023.")
+    alert_id, _ = s.record_alert(fact, key=alert_key(fact), article_id=article_id, source=src, now=T0,
+                                 severity="normal")
+    s.finish_delivery(s.begin_delivery("smtp", [alert_id], T0, "<m@test>"), T0, ok=True)
+
+
 @pytest.mark.parametrize("start", [m[0] for m in MIGRATIONS[:-1]])
 def test_migrates_from_each_earlier_version(tmp_path: Path, start: int) -> None:
     path = tmp_path / "pw.db"
     with Store.open(path, migrate_to=start) as s:
         assert s.schema_version() == start
-        s.sync_feeds([FeedConfig(FEED, name="Kept")], T0)  # data written at the old version survives
+        assert [m["version"] for m in s.migrations()] == [m[0] for m in MIGRATIONS if m[0] <= start]
+        _write_at_version(s, start)  # data written at the old version survives
     with Store.open(path) as s:
         assert s.schema_version() == LATEST
+        assert [m["version"] for m in s.migrations()] == [m[0] for m in MIGRATIONS]
         assert [f.name for f in s.feed_rows()] == ["Kept"]
+        assert s.add_entry(entry(1), T0) is None  # still known: not fetched again
+        if start >= 2:
+            facts = s.facts(company="acme corp")
+            assert sorted((r["type"], r["extractor_version"]) for r in facts) == [
+                ("emission_change", "v-old"), ("target", "v-old")]
+            assert {r["kind"] for r in s.search("zeppelin")} == {"article"}  # the FTS index covers old rows
+            assert {r["kind"] for r in s.search("emissions rose")} == {"article", "fact"}
+            assert [r["name"] for r in s.companies()] == ["Acme Corp"]
+            assert s.query("SELECT COUNT(*) AS n FROM emission_increases")[0]["n"] == 1
+        if start >= 3:
+            (alert,) = s.alerts()
+            assert alert.company == "Acme Corp" and [x.url for x in alert.sources] == ["http://news.example/1"]
+            assert s.undelivered_alert_ids("smtp") == []  # sent before the upgrade: not sent again
+            assert s.query("SELECT outlets FROM latest_alerts") == [{"outlets": 1}]
 
 
 def test_open_error_names_the_path(tmp_path: Path) -> None:
@@ -233,6 +269,59 @@ def test_save_extraction_round_trip(store: Store) -> None:
     with sqlite3.connect(store.path) as conn:
         assert conn.execute("SELECT COUNT(*) FROM company_timeline").fetchone()[0] == 1
         assert conn.execute("SELECT company, value FROM emission_increases").fetchall() == [("Acme Corp", 12.0)]
+
+
+# -- retention --------------------------------------------------------------------------------
+
+def test_purge_old_text_keeps_facts_evidence_alerts_and_tombstones(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+    from monitor.config import load_config
+    from monitor.service import Service
+
+    path = tmp_path / "pw.db"
+    old_text = "Zeppelin Air said its emissions rose 12% in 2023. The airship fleet grew."
+    with Store.open(path) as s:
+        old_row = s.add_entry(entry(1), T0 - timedelta(days=40))
+        new_row = s.add_entry(entry(2), T0 - timedelta(days=1))
+        assert old_row is not None and new_row is not None
+        fact = change(company="Zeppelin Air", sentence="Zeppelin Air said its emissions rose 12% in 2023.")
+        old_id = s.save_extraction(old_row, article(text=old_text), [fact], "t", T0 - timedelta(days=40))
+        new_id = s.save_extraction(new_row, article(url="http://news.example/2", text="Recent airship news."),
+                                   [], "t", T0 - timedelta(days=1))
+        src = Source(url="http://news.example/1", title="Zeppelin", feed=FEED, published=T0,
+                     sentence=fact.evidence.sentence)  # type: ignore[union-attr]
+        s.record_alert(fact, key=alert_key(fact), article_id=old_id, source=src, now=T0, severity="normal")
+        s.mark_entry_alerted(old_row, T0 - timedelta(days=40))
+    cfg = load_config(None, db=path)
+    cfg = replace(cfg, storage=replace(cfg.storage, retention_days=30))
+    with Service(cfg) as svc:
+        assert svc.purge_old_text(T0) == 1
+        assert svc.purge_old_text(T0) == 0  # already purged
+        assert svc.purge_old_text(T0, days=0) == 0  # 0 days: keep for ever
+        store = svc.store
+        old, new = store.get_article(old_id), store.get_article(new_id)
+        assert old is not None and new is not None
+        assert old["text"] == "" and old["text_purged_at"] and old["title"] == "Acme emissions climb"
+        assert new["text"] == "Recent airship news." and new["text_purged_at"] is None
+        (kept,) = store.facts(company="zeppelin air")
+        assert kept["evidence"] == "Zeppelin Air said its emissions rose 12% in 2023." and kept["evidence_start"] == 10
+        # the article text left the search index; the evidence sentence did not
+        assert {r["kind"] for r in store.search("airship fleet")} == set()
+        assert {r["kind"] for r in store.search("zeppelin emissions")} == {"fact"}
+        (alert,) = store.alerts()
+        assert alert.sources[0].sentence == "Zeppelin Air said its emissions rose 12% in 2023."
+        assert store.add_entry(entry(1), T0) is None  # the entry is still known: never fetched again
+    result = CliRunner().invoke(cli, ["purge", "--db", str(path), "--days", "1"], env={"PLEDGEWATCH_CONFIG": ""})
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "purged the text of 1 article older than 1 day"
+    with Store.open_readonly(path) as ro:
+        assert ro.get_article(new_id)["text"] == ""  # type: ignore[index]
+    result = CliRunner().invoke(cli, ["purge", "--db", str(path)], env={"PLEDGEWATCH_CONFIG": ""})
+    assert result.exit_code == 2 and "retention_days" in result.stderr
 
 
 # -- alerts -----------------------------------------------------------------------------------

@@ -301,6 +301,76 @@ def m006_fts_for_tools(conn: sqlite3.Connection) -> None:
     ])
 
 
+def m007_feed_origin(conn: sqlite3.Connection) -> None:
+    """Where a feed comes from: ``config`` ([[feeds]], synced each cycle) or ``user`` (added with
+    ``pledgewatch feeds add`` / ``import-opml``, kept until ``feeds remove``)."""
+    _run(conn, [
+        "ALTER TABLE feeds ADD COLUMN origin TEXT NOT NULL DEFAULT 'config' CHECK (origin IN ('config', 'user'))",
+    ])
+
+
+def m008_alert_kinds(conn: sqlite3.Connection) -> None:
+    """Alert kinds: ``emission`` (an emission increase) or ``investment`` (a large investment, its
+    amount in US dollars through the static FX table of ``fx_date``, and its purpose)."""
+    _run(conn, [
+        "ALTER TABLE alerts ADD COLUMN kind TEXT NOT NULL DEFAULT 'emission' "
+        "CHECK (kind IN ('emission', 'investment'))",
+        "ALTER TABLE alerts ADD COLUMN amount_usd REAL",
+        "ALTER TABLE alerts ADD COLUMN fx_date TEXT",
+        "ALTER TABLE alerts ADD COLUMN purpose TEXT",
+        "CREATE INDEX delivery_items_channel_state ON delivery_items (channel, state, next_try)",
+    ])
+
+
+def m009_story_clusters(conn: sqlite3.Connection) -> None:
+    """Story clusters (issue 4): each article's MinHash signature and cluster, LSH bucket keys for
+    candidate lookup, and the views ``story_clusters`` and ``alert_reports`` (independent
+    reports vs outlets per alert). See ``monitor/clusters.py``."""
+    _run(conn, [
+        """CREATE TABLE article_clusters (
+            article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+            cluster_id INTEGER NOT NULL,   -- id of the story's first article
+            outlet TEXT NOT NULL DEFAULT '',
+            signature BLOB,                -- MinHash, 128 little-endian uint32; NULL: text too short
+            matched_article INTEGER,       -- the confirmed near-duplicate that placed it here
+            similarity REAL,               -- Jaccard of word shingles with that article
+            duplicate_of INTEGER,          -- the same outlet's earlier copy: no facts or alerts again
+            seen_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX article_clusters_cluster ON article_clusters (cluster_id)",
+        "CREATE INDEX article_clusters_seen ON article_clusters (seen_at)",
+        """CREATE TABLE lsh_buckets (
+            bucket INTEGER NOT NULL,       -- hash of one band of the signature
+            article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+            PRIMARY KEY (bucket, article_id)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX lsh_buckets_article ON lsh_buckets (article_id)",
+        """CREATE VIEW story_clusters AS
+            SELECT c.cluster_id,
+                   (SELECT title FROM articles WHERE id = c.cluster_id) AS title,
+                   COUNT(*) AS articles,
+                   COUNT(DISTINCT c.outlet) AS outlets,
+                   SUM(c.duplicate_of IS NOT NULL) AS duplicates,
+                   group_concat(DISTINCT c.outlet) AS outlet_names,
+                   MIN(COALESCE(a.published, a.fetched_at)) AS first_published,
+                   MAX(c.seen_at) AS last_seen
+            FROM article_clusters c JOIN articles a ON a.id = c.article_id
+            GROUP BY c.cluster_id""",
+        """CREATE VIEW alert_reports AS
+            SELECT s.alert_id,
+                   COUNT(DISTINCT s.outlet) AS outlets,
+                   COUNT(DISTINCT COALESCE(c.cluster_id, s.article_id, -s.id)) AS independent_reports
+            FROM alert_sources s LEFT JOIN article_clusters c ON c.article_id = s.article_id
+            GROUP BY s.alert_id""",
+    ])
+
+
+def m010_articles_when(conn: sqlite3.Connection) -> None:
+    """An index on when an article appeared (published, else fetched): ``query facts`` pages
+    newest first and filters by ``--since``/``--until`` on this expression (issue 6)."""
+    _run(conn, ["CREATE INDEX articles_when ON articles (COALESCE(published, fetched_at))"])
+
+
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "core: feeds, entries, tombstones, meta", m001_core),
     (2, "articles, companies, facts", m002_articles_facts),
@@ -308,8 +378,13 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (4, "fts5 over articles and fact evidence", m004_fts),
     (5, "views: emission_increases, company_timeline, latest_alerts", m005_views),
     (6, "fts tables detectable by datasette and sqlite-utils; alert_sources(article_id) index", m006_fts_for_tools),
+    (7, "feeds.origin: config or user (feeds add / import-opml)", m007_feed_origin),
+    (8, "alerts.kind (emission, investment), amount_usd, fx_date, purpose; delivery_items index", m008_alert_kinds),
+    (9, "story clusters: article_clusters, lsh_buckets, views story_clusters and alert_reports",
+     m009_story_clusters),
+    (10, "articles index on publication (else fetch) time, for query facts newest first", m010_articles_when),
 ]
-LATEST = MIGRATIONS[-1][0]
+LATEST = max(m[0] for m in MIGRATIONS)
 
 
 def ensure_migrations_table(conn: sqlite3.Connection) -> None:
@@ -333,7 +408,7 @@ def migrate(conn: sqlite3.Connection, target: int | None = None) -> list[int]:
     """
     ensure_migrations_table(conn)
     done: list[int] = []
-    for version, name, func in MIGRATIONS:
+    for version, name, func in sorted(MIGRATIONS, key=lambda m: m[0]):
         if target is not None and version > target:
             break
         if version in applied_versions(conn):

@@ -26,6 +26,7 @@ check, e.g. by Message-ID) settles it with ``resolve_stuck_delivery``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sqlite3
@@ -35,15 +36,18 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from monitor.alerts import SEVERITIES, fact_period
+from monitor.alerts import SEVERITIES, fact_period, investment_severity
 from monitor.alerts import severity as alert_severity
 from monitor.config import FeedConfig
 from monitor.errors import StorageError
 from monitor.store.migrations import LATEST, migrate
 from monitor.types import Alert, Article, EmissionChange, Fact, FeedEntry, Investment, Source, Target
+
+if TYPE_CHECKING:
+    from monitor.clusters import Assignment, Candidate
 
 BUSY_TIMEOUT_MS = 5000
 DELIVERY_RETRY_BASE = timedelta(minutes=15)
@@ -72,6 +76,7 @@ class FeedRow:
     retry_after_until: datetime | None = None
     config_url: str = ""
     last_ok: datetime | None = None
+    origin: str = "config"  # "config" ([[feeds]]) or "user" (feeds add / import-opml)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +247,7 @@ class Store:
         """
         ts = _ts(now)
         with self._tx("sync feeds") as conn:
+            has_origin = _has_column(conn, "feeds", "origin")
             keep: set[int] = set()
             for feed in feeds:
                 fid = _feed_id(conn, feed.url, by_config=True)
@@ -254,8 +260,11 @@ class Store:
                 else:
                     conn.execute("UPDATE feeds SET name = ?, tags = ?, interval = ?, active = 1 WHERE id = ?",
                                  (feed.name, json.dumps(list(feed.tags)), feed.interval, fid))
+                    if has_origin:
+                        conn.execute("UPDATE feeds SET origin = 'config' WHERE id = ?", (fid,))
                 keep.add(fid)
-            for (fid,) in conn.execute("SELECT id FROM feeds WHERE active = 1").fetchall():
+            only_config = " AND origin = 'config'" if has_origin else ""  # user-added feeds stay
+            for (fid,) in conn.execute("SELECT id FROM feeds WHERE active = 1" + only_config).fetchall():  # noqa: S608
                 if fid not in keep:
                     conn.execute("UPDATE feeds SET active = 0 WHERE id = ?", (fid,))
 
@@ -320,6 +329,76 @@ class Store:
                 "UPDATE feeds SET last_checked = ?, next_check = ?, last_error = ?, error_count = error_count + 1, "
                 "gone = MAX(gone, ?), retry_after_until = ? WHERE id = ?",
                 (_ts(now), _ts(next_check), error, int(gone), _ts(retry_after_until), fid))
+
+    # -- feed management (pledgewatch feeds; issue 4) ---------------------------------------
+    def add_user_feed(self, url: str, now: datetime, *, name: str = "", tags: Sequence[str] = (),
+                      interval: int | None = None) -> str:
+        """Watch a feed added by the user (not in the config); due now.
+
+        Returns ``added``, ``reactivated`` (a removed user feed) or ``exists`` (already watched,
+        from the config or by the user; left unchanged).
+        """
+        ts = _ts(now)
+        with self._tx(f"add feed {url}") as conn:
+            fid = _feed_id(conn, url, by_config=True)
+            if fid is None:
+                conn.execute("INSERT INTO feeds (url, config_url, name, tags, interval, next_check, created_at, "
+                             "origin) VALUES (?, ?, ?, ?, ?, ?, ?, 'user')",
+                             (url, url, name, json.dumps(list(tags)), interval, ts, ts))
+                return "added"
+            row = conn.execute("SELECT active, origin FROM feeds WHERE id = ?", (fid,)).fetchone()
+            if row["active"] or row["origin"] != "user":
+                return "exists"
+            conn.execute("UPDATE feeds SET active = 1, next_check = ?, name = COALESCE(NULLIF(?, ''), name) "
+                         "WHERE id = ?", (ts, name, fid))
+            return "reactivated"
+
+    def remove_user_feed(self, url: str) -> str:
+        """Stop watching a user-added feed (kept with its history, inactive).
+
+        Returns ``removed``, ``config`` (the feed comes from config.toml: edit it there) or
+        ``unknown``.
+        """
+        with self._tx(f"remove feed {url}") as conn:
+            fid = _feed_id(conn, url, by_config=True)
+            if fid is None:
+                return "unknown"
+            row = conn.execute("SELECT active, origin FROM feeds WHERE id = ?", (fid,)).fetchone()
+            if row["origin"] != "user":
+                return "config" if row["active"] else "unknown"
+            conn.execute("UPDATE feeds SET active = 0 WHERE id = ?", (fid,))
+            return "removed" if row["active"] else "unknown"
+
+    def recent_entry_dates(self, url: str, limit: int = 10) -> list[datetime]:
+        """Publication dates of the feed's newest stored entries (under any URL it has had)."""
+        with self._read(f"entry dates of {url}") as conn:
+            urls = _feed_urls(conn, url)
+            marks = ",".join("?" * len(urls))
+            rows = conn.execute(f"SELECT published FROM entries WHERE feed_url IN ({marks}) "  # noqa: S608
+                                "AND published IS NOT NULL ORDER BY published DESC LIMIT ?", (*urls, limit))
+            return [d for (p,) in rows if (d := _dt(p)) is not None]
+
+    def stored_entry_counts(self) -> dict[str, int]:
+        """Entries stored per feed (current URL; entries under its earlier URLs included)."""
+        with self._read("entry counts") as conn:
+            return {r[0]: r[1] for r in conn.execute(
+                "SELECT f.url, (SELECT COUNT(*) FROM entries e WHERE e.feed_url = f.url OR e.feed_url IN "
+                "(SELECT u.url FROM feed_urls u WHERE u.feed_id = f.id)) FROM feeds f")}
+
+    def prune_entries(self, older_than: datetime, now: datetime) -> int:
+        """Retention: delete fully processed (``alerted``) entries last updated before
+        ``older_than``, leaving a tombstone for each so a feed still carrying it never brings it
+        back. Their articles, facts and alerts stay. Returns how many were deleted."""
+        with self._tx("prune entries") as conn:
+            select = "SELECT id FROM entries WHERE state = 'alerted' AND updated_at < ?"
+            _tombstone_entries(conn, select, (_ts(older_than),), now)
+            return conn.execute(f"DELETE FROM entries WHERE id IN ({select})",  # noqa: S608
+                                (_ts(older_than),)).rowcount
+
+    def tombstone_count(self) -> int:
+        """How many entry identities are kept as tombstones."""
+        with self._read("tombstones") as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM tombstones").fetchone()[0])
 
     # -- entries ---------------------------------------------------------------------------
     def add_entry(self, entry: FeedEntry, now: datetime) -> int | None:
@@ -430,11 +509,11 @@ class Store:
 
     def facts(self, *, company: str | None = None, type: str | None = None, status: str | None = None,  # noqa: A002
               metric: str | None = None, since: datetime | None = None, until: datetime | None = None,
-              limit: int | None = None) -> list[dict[str, Any]]:
+              limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
         """Facts, newest article first, with the article's url, title and published time.
 
         ``company`` matches case-insensitively; ``since``/``until`` apply to the article's
-        publication time (its fetch time when unknown).
+        publication time (its fetch time when unknown). ``limit``/``offset`` page through them.
         """
         where: list[str] = []
         params: list[Any] = []
@@ -452,22 +531,27 @@ class Store:
             where.append("COALESCE(a.published, a.fetched_at) < ?")
             params.append(_ts(until))
         clause = " WHERE " + " AND ".join(where) if where else ""  # fixed clauses; values are parameters
-        sql = ("SELECT f.*, a.url, a.title, a.published FROM facts f JOIN articles a ON a.id = f.article_id"  # noqa: S608
+        # A company is found through facts_company; otherwise articles are walked newest first
+        # (index articles_when) so that a page stops early instead of sorting every fact.
+        join = ("facts f JOIN articles a ON a.id = f.article_id" if company is not None
+                else "articles a CROSS JOIN facts f ON f.article_id = a.id")
+        sql = (f"SELECT f.*, a.url, a.title, a.published FROM {join}"  # noqa: S608
                f"{clause} ORDER BY COALESCE(a.published, a.fetched_at) DESC, f.id DESC")
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(int(limit))
+        if limit is not None or offset:
+            sql += " LIMIT ? OFFSET ?"
+            params.extend([-1 if limit is None else int(limit), int(offset)])
         with self._read("query facts") as conn:
             return _dicts(conn.execute(sql, params))
 
     def companies(self) -> list[dict[str, Any]]:
         """Companies seen in facts, with fact counts by type."""
         with self._read("companies") as conn:
+            # one count per company and type, each a range of the facts_company index
+            count = "(SELECT COUNT(*) FROM facts f WHERE f.company = c.name COLLATE NOCASE AND f.type = '{}')"
             return _dicts(conn.execute(
-                "SELECT c.name, c.first_seen, "
-                "SUM(f.type = 'emission_change') AS emission_changes, SUM(f.type = 'investment') AS investments, "
-                "SUM(f.type = 'target') AS targets FROM companies c "
-                "LEFT JOIN facts f ON f.company = c.name COLLATE NOCASE GROUP BY c.id ORDER BY c.name"))
+                f"SELECT c.name, c.first_seen, {count.format('emission_change')} AS emission_changes, "  # noqa: S608
+                f"{count.format('investment')} AS investments, {count.format('target')} AS targets "
+                "FROM companies c ORDER BY c.name"))
 
     def purge_article_text(self, older_than: datetime, now: datetime) -> int:
         """Retention: blank the text of articles fetched before ``older_than``; facts stay.
@@ -477,6 +561,7 @@ class Store:
         with self._tx("purge article text") as conn:
             cur = conn.execute("UPDATE articles SET text = '', text_purged_at = ? "
                                "WHERE fetched_at < ? AND text_purged_at IS NULL", (_ts(now), _ts(older_than)))
+            _tombstone_entries(conn, "SELECT entry_rowid FROM articles WHERE text_purged_at = ?", (_ts(now),), now)
             conn.execute("UPDATE entries SET summary = '', content = '' WHERE state = 'alerted' AND updated_at < ?",
                          (_ts(older_than),))
             return cur.rowcount
@@ -507,13 +592,78 @@ class Store:
                 alert_id = int(row[0])
             added = _add_source(conn, alert_id, source, article_id, ts)
             if not created and added:
-                outlets = conn.execute("SELECT COUNT(DISTINCT outlet) FROM alert_sources WHERE alert_id = ?",
+                # corroboration counts independent reports: outlets carrying one wire copy count once
+                outlets = conn.execute("SELECT independent_reports FROM alert_reports WHERE alert_id = ?",
                                        (alert_id,)).fetchone()[0]
                 new_sev = _max_severity(str(row[1]), alert_severity(fact.value, fact.unit, int(outlets)))
                 conn.execute("UPDATE alerts SET last_seen = ?, severity = ? WHERE id = ?", (ts, new_sev, alert_id))
             if created:
                 _flag_contradictions(conn, alert_id)
         return alert_id, created
+
+    def record_investment_alert(self, fact: Investment, *, key: str, amount_usd: float, fx_date: str,
+                                period: int | None, article_id: int, source: Source,
+                                now: datetime) -> tuple[int, bool]:
+        """Insert the investment alert with this key, or add a further outlet's report to it.
+
+        Stored in ``alerts`` with kind ``investment``: value and unit are the amount and its
+        currency, status announced/spent, year the by-year, period the year announced. Never
+        flagged as a contradiction (a company may announce several investments); the severity
+        follows the dollar amount and the outlets (``investment_severity``). Returns (id, created).
+        """
+        ts = _ts(now)
+        with self._tx(f"record investment alert {key}") as conn:
+            row = conn.execute("SELECT id, amount_usd FROM alerts WHERE key = ?", (key,)).fetchone()
+            created = row is None
+            if created:
+                cur = conn.execute(
+                    "INSERT INTO alerts (key, kind, company, metric, direction, value, unit, status, year, period, "
+                    "severity, article_id, first_seen, last_seen, amount_usd, fx_date, purpose) "
+                    "VALUES (?, 'investment', ?, 'investment', '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (key, fact.company or "", fact.amount, fact.currency, fact.status, fact.by_year, period,
+                     investment_severity(amount_usd, 1), article_id, ts, ts, amount_usd, fx_date, fact.purpose))
+                alert_id = int(cur.lastrowid or 0)
+            else:
+                alert_id = int(row[0])
+            if _add_source(conn, alert_id, source, article_id, ts) and not created:
+                outlets = conn.execute("SELECT COUNT(DISTINCT outlet) FROM alert_sources WHERE alert_id = ?",
+                                       (alert_id,)).fetchone()[0]
+                conn.execute("UPDATE alerts SET last_seen = ?, severity = ? WHERE id = ?",
+                             (ts, investment_severity(float(row[1] or amount_usd), int(outlets)), alert_id))
+        return alert_id, created
+
+    def channel_health(self, channels: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """Per channel (configured and seen): alerts sent, waiting (never tried), failed (with the
+        most attempts, the last error and the next retry), stuck deliveries and the last send."""
+        out = []
+        with self._read("channel health") as conn:
+            known = [r[0] for r in conn.execute("SELECT DISTINCT channel FROM delivery_items ORDER BY channel")]
+            for channel in dict.fromkeys([*channels, *known]):
+                counts = dict(conn.execute("SELECT state, COUNT(*) FROM delivery_items WHERE channel = ? "
+                                           "GROUP BY state", (channel,)).fetchall())
+                waiting = conn.execute("SELECT COUNT(*) FROM alerts a WHERE NOT EXISTS (SELECT 1 FROM delivery_items "
+                                       "d WHERE d.alert_id = a.id AND d.channel = ?)", (channel,)).fetchone()[0]
+                fail = conn.execute("SELECT MAX(attempts), MIN(next_try) FROM delivery_items "
+                                    "WHERE channel = ? AND state = 'failed'", (channel,)).fetchone()
+                last_error = conn.execute("SELECT last_error FROM delivery_items WHERE channel = ? "
+                                          "AND state = 'failed' ORDER BY updated_at DESC LIMIT 1",
+                                          (channel,)).fetchone()
+                stuck = conn.execute("SELECT COUNT(*) FROM deliveries WHERE channel = ? AND state = 'sending'",
+                                     (channel,)).fetchone()[0]
+                last_sent = conn.execute("SELECT MAX(finished_at) FROM deliveries WHERE channel = ? AND state = 'sent'",
+                                         (channel,)).fetchone()[0]
+                out.append({"channel": channel, "sent": counts.get("sent", 0), "waiting": waiting,
+                            "failed": counts.get("failed", 0), "attempts": fail[0] or 0, "next_try": _dt(fail[1]),
+                            "last_error": last_error[0] if last_error else None, "stuck": stuck,
+                            "last_sent": _dt(last_sent)})
+        return out
+
+    def retry_due_alert_ids(self, channel: str, now: datetime) -> list[int]:
+        """Alerts whose send on ``channel`` failed and whose back-off has run out by ``now``."""
+        with self._read(f"retries due on {channel}") as conn:
+            return [r[0] for r in conn.execute(
+                "SELECT alert_id FROM delivery_items WHERE channel = ? AND state = 'failed' "
+                "AND (next_try IS NULL OR next_try <= ?) ORDER BY alert_id", (channel, _ts(now)))]
 
     def alerts(self, *, since: datetime | None = None, undelivered_channel: str | None = None,
                limit: int | None = None) -> list[Alert]:
@@ -537,7 +687,7 @@ class Store:
             params.append(int(limit))
         with self._read("query alerts") as conn:
             rows = conn.execute(sql, params).fetchall()
-            return [_alert(conn, r) for r in rows]
+            return _with_independent_reports(conn, [_alert(conn, r) for r in rows])
 
     # -- deliveries (the outbox) -----------------------------------------------------------
     def begin_delivery(self, channel: str, alert_ids: Sequence[int], now: datetime, message_id: str) -> int:
@@ -740,8 +890,10 @@ class Store:
         (list of channel names).
         """
         with self._read("alert links") as conn:
-            rows = _dicts(conn.execute(
-                "SELECT id, key, company, metric, direction, value, unit, year FROM alerts ORDER BY id"))
+            only_emission = " WHERE kind = 'emission'" if _has_column(conn, "alerts", "kind") else ""
+            rows = _dicts(conn.execute(  # investment alerts are not reconciled by reprocess
+                "SELECT id, key, company, metric, direction, value, unit, year FROM alerts"  # noqa: S608
+                + only_emission + " ORDER BY id"))
             sources: dict[int, list[dict[str, Any]]] = {}
             for alert_id, article_id, outlet in conn.execute(
                     "SELECT alert_id, article_id, outlet FROM alert_sources ORDER BY id"):
@@ -830,6 +982,69 @@ class Store:
                 "JOIN facts f ON f.id = m.rowid JOIN articles a ON a.id = f.article_id"
                 ") ORDER BY rank LIMIT ?")
             return _dicts(conn.execute(sql, (query, floors[0], limit, query, floors[1], limit, limit)))
+
+    # -- story clusters (monitor/clusters.py) ----------------------------------------------
+    def cluster_candidates(self, buckets: Sequence[int], *, since: datetime,
+                           exclude_entry: int | None = None) -> list[Candidate]:
+        """Articles seen since ``since`` sharing an LSH bucket with ``buckets``, with their texts.
+
+        ``exclude_entry`` leaves out the article of that entry (an updated entry is not its own
+        duplicate).
+        """
+        from monitor.clusters import Candidate
+
+        if not buckets:
+            return []
+        marks = ", ".join("?" * len(buckets))
+        sql = ("SELECT c.article_id, c.cluster_id, c.outlet, c.signature, c.duplicate_of, a.text "  # noqa: S608
+               "FROM article_clusters c "
+               "JOIN articles a ON a.id = c.article_id WHERE c.article_id IN "
+               f"(SELECT article_id FROM lsh_buckets WHERE bucket IN ({marks})) "
+               "AND c.seen_at >= ? AND c.signature IS NOT NULL AND (? IS NULL OR a.entry_rowid IS NOT ?) "
+               "ORDER BY c.article_id")
+        with self._read("cluster candidates") as conn:
+            rows = conn.execute(sql, (*buckets, _ts(since), exclude_entry, exclude_entry)).fetchall()
+        return [Candidate(article_id=r["article_id"], cluster_id=r["cluster_id"], outlet=r["outlet"],
+                          signature=bytes(r["signature"]), text=r["text"] or "", duplicate_of=r["duplicate_of"])
+                for r in rows]
+
+    def save_cluster(self, article_id: int, assignment: Assignment, *, outlet: str, signature: bytes | None,
+                     buckets: Sequence[int], now: datetime) -> int:
+        """Record an article's story cluster, signature and LSH buckets (replacing earlier ones);
+        returns the cluster id (the article's own id when it starts a new story)."""
+        cluster_id = assignment.cluster_id if assignment.cluster_id is not None else article_id
+        with self._tx(f"save cluster of article {article_id}") as conn:
+            conn.execute("DELETE FROM lsh_buckets WHERE article_id = ?", (article_id,))
+            conn.execute("INSERT OR REPLACE INTO article_clusters (article_id, cluster_id, outlet, signature, "
+                         "matched_article, similarity, duplicate_of, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         (article_id, cluster_id, outlet, signature, assignment.matched_article,
+                          assignment.similarity if assignment.matched_article is not None else None,
+                          assignment.duplicate_of, _ts(now)))
+            conn.executemany("INSERT OR IGNORE INTO lsh_buckets (bucket, article_id) VALUES (?, ?)",
+                             [(b, article_id) for b in buckets])
+        return cluster_id
+
+    def prune_cluster_index(self, before: datetime) -> int:
+        """Drop the LSH buckets of articles seen before ``before`` (their clusters stay);
+        returns how many articles left the index."""
+        from monitor.clusters import BANDS
+
+        with self._tx("prune cluster index") as conn:
+            cur = conn.execute("DELETE FROM lsh_buckets WHERE article_id IN "
+                               "(SELECT article_id FROM article_clusters WHERE seen_at < ?)", (_ts(before),))
+            conn.execute("UPDATE article_clusters SET signature = NULL WHERE seen_at < ? AND signature IS NOT NULL",
+                         (_ts(before),))
+            return cur.rowcount // BANDS
+
+    def story_clusters(self, *, min_articles: int = 1, limit: int | None = None) -> list[dict[str, Any]]:
+        """Rows of the ``story_clusters`` view, largest and newest first."""
+        sql = "SELECT * FROM story_clusters WHERE articles >= ? ORDER BY articles DESC, last_seen DESC"
+        params: list[Any] = [min_articles]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        with self._read("story clusters") as conn:
+            return _dicts(conn.execute(sql, params))
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -969,7 +1184,17 @@ def _feed_row(r: sqlite3.Row) -> FeedRow:
                    next_check=_dt(r["next_check"]), last_error=r["last_error"], error_count=r["error_count"],
                    gone=bool(r["gone"]), entry_count=r["entry_count"], active=bool(r["active"]),
                    retry_after_until=_dt(r["retry_after_until"]), config_url=r["config_url"],
-                   last_ok=_dt(r["last_ok"]))
+                   last_ok=_dt(r["last_ok"]), origin=r["origin"] if "origin" in r.keys() else "config")  # noqa: SIM118
+
+
+def _tombstone_entries(conn: sqlite3.Connection, select_ids: str, params: Sequence[Any], now: datetime) -> None:
+    """Keep the identity (feed URL, entry id) of the entries ``select_ids`` selects as tombstones."""
+    conn.execute("INSERT OR IGNORE INTO tombstones (feed_url, entry_id, deleted_at) "  # noqa: S608
+                 f"SELECT feed_url, entry_id, ? FROM entries WHERE id IN ({select_ids})", (_ts(now), *params))
+
+
+def _has_column(conn: sqlite3.Connection, table: str, column: str) -> bool:
+    return any(r[1] == column for r in conn.execute(f"PRAGMA table_info({table})"))  # noqa: S608
 
 
 def _entry_row(r: sqlite3.Row) -> EntryRow:
@@ -1060,7 +1285,13 @@ def _alert(conn: sqlite3.Connection, r: sqlite3.Row) -> Alert:
     return Alert(key=r["key"], company=r["company"], metric=r["metric"], direction=r["direction"], value=r["value"],
                  unit=r["unit"], status=r["status"], year=r["year"], base_year=r["base_year"], sources=sources,
                  first_seen=_dt(r["first_seen"]) or datetime.now(UTC), severity=r["severity"], pledges=pledges,
-                 contradiction=r["contradiction"], id=r["id"])
+                 contradiction=r["contradiction"], id=r["id"], **_alert_kind_fields(r))
+
+
+def _alert_kind_fields(r: sqlite3.Row) -> dict[str, Any]:
+    """kind, amount_usd, fx_date, purpose of an alert row (absent before migration 8)."""
+    names = set(r.keys())
+    return {k: r[k] for k in ("kind", "amount_usd", "fx_date", "purpose") if k in names and r[k] is not None}
 
 
 def _delivery_row(conn: sqlite3.Connection, r: sqlite3.Row) -> DeliveryRow:
@@ -1088,6 +1319,21 @@ def _reflag_group(conn: sqlite3.Connection, group: sqlite3.Row) -> None:
         conn.execute("UPDATE alerts SET contradiction = NULL WHERE id = ?", (rest[0][0],))
     elif rest:
         _flag_contradictions(conn, int(rest[0][0]))
+
+
+def _with_independent_reports(conn: sqlite3.Connection, alerts: list[Alert]) -> list[Alert]:
+    """The alerts with ``independent_reports`` set from the ``alert_reports`` view."""
+    ids = [a.id for a in alerts if a.id is not None]
+    if not ids:
+        return alerts
+    counts: dict[int, int] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        sql = (f"SELECT alert_id, independent_reports FROM alert_reports "  # noqa: S608 - placeholders only
+               f"WHERE alert_id IN ({', '.join('?' * len(chunk))})")
+        counts.update((int(r[0]), int(r[1])) for r in conn.execute(sql, chunk))
+    return [dataclasses.replace(a, independent_reports=counts.get(a.id, 0)) if a.id is not None else a
+            for a in alerts]
 
 
 __all__ = ["DeliveryRow", "EntryRow", "FeedRow", "Store", "outlet_of"]
