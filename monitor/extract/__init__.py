@@ -38,7 +38,7 @@ from monitor.types import Fact, fact_to_dict
 
 __all__ = ["EXTRACTOR_VERSION", "Extractor", "extract_records"]
 
-EXTRACTOR_VERSION = "0.1.0"
+EXTRACTOR_VERSION = "0.2.0"
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 log = logging.getLogger(__name__)
 
