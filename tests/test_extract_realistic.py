@@ -124,6 +124,19 @@ CASES = [
      "Emirates has not set a net-zero target with a specific date, although the United Arab Emirates has a "
      "national goal of net zero by 2050.",
      [("T", None, "net zero", 2050)]),
+    # acquisitions are investments; buybacks and purchases of power or offsets are not
+    ("ADNOC agrees Covestro takeover",
+     "Abu Dhabi National Oil Co agreed on Tuesday to buy Covestro for about €14.7bn ($16.3bn) including debt.",
+     [("I", "ADNOC", 14.7e9, "EUR", None)]),
+    ("RWE results", "RWE will buy a US solar developer for $6.8 billion.", [("I", "RWE", 6.8e9, "USD", None)]),
+    ("Amazon history", "Amazon bought Whole Foods in August 2017 for $13.7 billion, its largest acquisition.", []),
+    ("Shell buyback", "Shell said it would buy back $3.5 billion of shares.", []),
+    ("Microsoft power deal", "Microsoft agreed to buy power from the plant for $1.6 billion over 20 years.", []),
+    # several companies' money together is no one company's investment
+    ("Big Tech capex",
+     "A note observed that the combined capital expenditures of Amazon, Google and Meta in 2026 will be more "
+     "than $700 billion.",
+     [("I", None, 700e9, "USD", 2026)]),
 ]
 
 

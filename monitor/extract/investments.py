@@ -49,7 +49,8 @@ _GENERIC_HEADS = {"company", "group", "firm", "business", "maker", "giant", "car
                   "operator", "conglomerate", "producer", "major", "unit", "arm", "division", "subsidiary",
                   "carrier", "airline", "bank", "lender", "insurer", "miner", "steelmaker", "automaker", "provider",
                   "grocer", "supermarket", "manufacturer", "developer", "platform", "parent", "owner", "brand"}
-_NATIONAL = {"foreign", "national", "federal", "public", "global", "domestic", "inward", "outward", "state"}
+_NATIONAL = {"foreign", "national", "federal", "public", "global", "domestic", "inward", "outward", "state", "eu",
+             "government", "governments", "combined", "collective", "aggregate", "industry", "sector"}
 _PERSONS = {"he", "she"}
 _SPOKESPEOPLE = {"executives", "executive", "management", "managers", "spokesperson", "spokesman", "spokeswoman",
                  "ceo", "chairman", "chairwoman", "board", "directors", "president", "founder"}
@@ -217,6 +218,11 @@ def _find_cue(tokens: Sequence[Token], cand: _Candidate, lo: int, hi: int) -> No
         stake = next((k for k in range(max(lo, first - 8), prev) if _low(tokens[k]) == "stake"), None)
         if stake is not None:
             options.append((first - stake, stake, "noun"))
+        buy = _acquisition_before(tokens, max(lo, first - 10), prev)
+        if buy is not None and tokens[buy].tag_ not in {"VBD", "VBN"}:
+            # an acquisition agreed or planned ('agreed to buy', 'will acquire'); a past purchase
+            # ('bought Whole Foods in 2017 for $13.7bn') is background, not news of an investment
+            options.append((first - buy, buy, "verb"))
     for k in range(last + 1, min(hi, last + 6)):
         if _low(tokens[k]) == "stake" and any(_low(t) == "for" for t in tokens[last + 1:k]):
             options.append((k - last, k, "after"))
@@ -232,6 +238,38 @@ def _find_cue(tokens: Sequence[Token], cand: _Candidate, lo: int, hi: int) -> No
         return
     _dist, idx, kind = min(options)
     cand.cue, cand.cue_kind = idx, kind
+
+
+_ACQUIRE_LEMMAS = {"buy", "acquire", "purchase"}
+_NOT_ACQUIRED = {"share", "shares", "stock", "stocks", "back", "power", "electricity", "offset", "offsets", "credit",
+                 "credits", "gas", "oil", "fuel", "allowance", "allowances", "bond", "bonds", "debt", "ticket", "tickets"}
+
+
+def _acquisition_before(tokens: Sequence[Token], lo: int, hi: int) -> int | None:
+    """'agreed to buy Covestro for €14.7bn', 'bought a US solar developer for $6.8bn', 'the takeover of X
+    for ...': the verb or noun of an acquisition before 'for', unless what is bought is shares, power,
+    offsets or a commodity (buybacks and purchases are not investments)."""
+    for k in range(hi - 1, lo - 1, -1):
+        t = tokens[k]
+        if (t.pos_ == "VERB" and t.lemma_.lower() in _ACQUIRE_LEMMAS) or _low(t) in {"takeover", "acquisition"}:
+            obj = [_low(x) for x in tokens[k + 1:hi]]
+            if any(w in _NOT_ACQUIRED for w in obj):
+                return None
+            return k
+    return None
+
+
+def _acquired(tokens: Sequence[Token], cand: _Candidate) -> str | None:
+    """'acquisition of Covestro' for an acquisition cue whose object is named."""
+    if cand.cue is None or tokens[cand.cue].lemma_.lower() not in _ACQUIRE_LEMMAS:
+        return None
+    obj = next((c for c in tokens[cand.cue].children if c.dep_ == "dobj"), None)
+    if obj is None:
+        return None
+    words = [t for t in obj.subtree if t.i < tokens[cand.first].i and not (t.dep_ == "prep" and _low(t) == "for")]
+    words = [t for t in words if t.pos_ != "DET" or t.i != words[0].i]
+    text = _tidy(" ".join(t.text for t in words[:8]))
+    return f"acquisition of {text}" if text else None
 
 
 def _excluded(tokens: Sequence[Token], cand: _Candidate, hi: int) -> bool:
@@ -431,19 +469,31 @@ def _national_or_group(tok: Token) -> bool:
     """Whether a money noun belongs to a country or a group of companies: 'French foreign direct
     investment', 'US public spending', 'AI companies' infrastructure spending'."""
     kids = list(tok.children)
+    if any(c.dep_ == "poss" and c.ent_type_ not in {"GPE", "NORP", "LOC"} and c.tag_ != "NNS" for c in kids):
+        return False  # 'its US commitment', 'Apple's European investment'
     if tok.dep_ in {"nsubj", "nsubjpass"}:
         kids += [c for c in tok.head.children if c.dep_ in {"nsubj", "nsubjpass"} and c.i < tok.i]
     if any(c.dep_ in {"amod", "compound"} and (c.ent_type_ in {"NORP", "GPE"} or _low(c) in _NATIONAL)
            for c in kids):
         return True
-    return any(c.dep_ in {"poss", "compound", "nsubj"} and c.tag_ == "NNS" and _low(c) not in _GENERIC_HEADS
-               and c.ent_type_ != "ORG" for c in kids)
+    if any(c.dep_ in {"poss", "compound", "nsubj"} and c.tag_ == "NNS" and _low(c) not in _GENERIC_HEADS
+           and c.ent_type_ != "ORG" for c in kids):
+        return True
+    # 'the capital expenditures of Amazon, Google and Meta': several owners together
+    for prep in (c for c in tok.children if c.dep_ == "prep" and _low(c) == "of"):
+        for obj in (c for c in prep.children if c.dep_ == "pobj"):
+            if obj.pos_ == "PROPN" and any(c.dep_ == "conj" and c.pos_ == "PROPN" for c in obj.children):
+                return True
+    return False
 
 
 def _investor(inp: SentenceInput, tokens: Sequence[Token], cand: _Candidate, lo: int) -> str | None:
     """The company investing: subject of the cue, else the nearest company before it, else the subject."""
     anchor = tokens[cand.cue] if cand.cue is not None else tokens[cand.last]
-    if _low(anchor) in _CUE_SUBJECTS and _national_or_group(anchor):
+    head = anchor
+    while head.dep_ in {"compound", "amod"} and head.head is not head:
+        head = head.head  # 'capital expenditures': the phrase's head noun
+    if (_low(anchor) in _CUE_SUBJECTS or cand.cue_kind == "noun") and _national_or_group(head):
         return None
     subj = _subject_of(anchor)
     if subj is None and cand.cue_kind in {"object", "after"}:
@@ -472,7 +522,7 @@ def _status(tokens: Sequence[Token], cand: _Candidate, lo: int, hi: int, publish
     future = set(_cues()["future_cues"])
     span_lo = min(cand.cue, cand.first)
     window = [_low(t) for t in tokens[max(lo, span_lo - 6):min(hi, cand.last + 3)]]
-    if _low(cue_tok) in {"spent", "invested"} and cue_tok.tag_ in {"VBD", "VBN"}:
+    if _low(cue_tok) in {"spent", "invested", "bought", "acquired", "purchased"} and cue_tok.tag_ in {"VBD", "VBN"}:
         aux_future = any(_low(c) in {"will", "would"} for c in cue_tok.children)
         return "announced" if aux_future else "spent"
     if _low(cue_tok) == "spending" and cand.cue > 0 and _low(tokens[cand.cue - 1]) == "after":
@@ -765,8 +815,9 @@ def _investment(inp: SentenceInput, tokens: Sequence[Token], cand: _Candidate, l
         year = inp.fiscal_end or None
     company = _investor(inp, tokens, cand, lo)
     confidence = 0.8 if cand.cue_kind in {"verb", "noun"} else 0.65
+    purpose = _purpose(tokens, cand, hi) or _acquired(tokens, cand)
     return Investment(company=company, amount=cand.money.amount, currency=cand.money.currency,
-                      purpose=_purpose(tokens, cand, hi), by_year=year, status=status,  # type: ignore[arg-type]
+                      purpose=purpose, by_year=year, status=status,  # type: ignore[arg-type]
                       evidence=sentence_evidence(inp, confidence))
 
 
