@@ -242,7 +242,8 @@ def _find_cue(tokens: Sequence[Token], cand: _Candidate, lo: int, hi: int) -> No
 
 _ACQUIRE_LEMMAS = {"buy", "acquire", "purchase"}
 _NOT_ACQUIRED = {"share", "shares", "stock", "stocks", "back", "power", "electricity", "offset", "offsets", "credit",
-                 "credits", "gas", "oil", "fuel", "allowance", "allowances", "bond", "bonds", "debt", "ticket", "tickets"}
+                 "credits", "gas", "oil", "fuel", "allowance", "allowances", "bond", "bonds", "debt", "ticket",
+                 "tickets"}
 
 
 def _acquisition_before(tokens: Sequence[Token], lo: int, hi: int) -> int | None:
