@@ -137,6 +137,18 @@ CASES = [
      "A note observed that the combined capital expenditures of Amazon, Google and Meta in 2026 will be more "
      "than $700 billion.",
      [("I", None, 700e9, "USD", 2026)]),
+    # companies neither the gazetteer nor NER knows, recognised by form
+    ("Celltrion's energy use tripled as plants expand",
+     "Celltrion's energy consumption tripled between 2020 and 2023 as the biosimilar maker opened its third plant.",
+     [("E", "Celltrion", "increase", 200.0, "reported", 2023)]),
+    ("Coal miner results", "Whitehaven Coal said its scope 1 emissions rose 5% in the year to June 2023.",
+     [("E", "Whitehaven Coal", "increase", 5.0, "reported", 2023)]),
+    ("Muji operator's emissions rise",
+     "Ryohin Keikaku, the company behind the Muji chain of homeware stores, said on Wednesday that its scope 1 and "
+     "2 emissions rose 6% in the year to August 2023.",
+     [("E", "Ryohin Keikaku", "increase", 6.0, "reported", 2023)]),
+    ("Shell executive", "Jane Smith, the company's chief executive, said Shell's emissions rose 5% in 2023.",
+     [("E", "Shell", "increase", 5.0, "reported", 2023)]),
 ]
 
 

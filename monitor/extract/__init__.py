@@ -29,6 +29,7 @@ from monitor.extract.context import (
     Sentence,
     choose_subject,
     ner_mentions,
+    pattern_mentions,
     speaker_mentions,
     speaker_patterns,
     split_sentences,
@@ -68,6 +69,9 @@ class Extractor:
         self._year = re.compile(pf["year"], re.IGNORECASE)
         self._goal_cue = re.compile(pf.get("goal", r"\b(?:target(?:s|ing|ed)?|aims?|aiming|goal)\b"), re.IGNORECASE)
         self._finders = _optional_finders()
+        cp = self.cues.raw.get("company_patterns") or {}
+        self._suffixes = frozenset(cp.get("suffixes", ()))
+        self._measures = frozenset(w.lower() for w in cp.get("measures", ()))
         roles = self.cues.raw.get("speaker_roles") or {}
         self._speakers = speaker_patterns(roles.get("roles", ["analyst"]), roles.get("links", ["at"]))
 
@@ -208,6 +212,8 @@ class Extractor:
         for s in sents:
             if s.doc is not None:
                 extra = self._not_speakers(s.text, ner_mentions(s.doc, s.mentions, plausible, canonical))
+                extra += self._not_speakers(s.text, pattern_mentions(s.doc, s.text, [*s.mentions, *extra], plausible,
+                                                                     self._suffixes, self._measures))
                 if extra:
                     s.mentions = sorted([*s.mentions, *extra], key=lambda m: m.start)
         _resolve_acronyms(sents)

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from spacy.tokens import Doc, Span
 
 __all__ = ["DocContext", "Sentence", "Mention", "split_sentences", "find_years", "fiscal_year_end",
-           "ANAPHOR_NOUNS", "speaker_patterns", "speaker_mentions", "in_descriptor"]
+           "ANAPHOR_NOUNS", "speaker_patterns", "speaker_mentions", "in_descriptor", "pattern_mentions"]
 
 # Generic nouns that, after 'the' (optionally with adjectives), refer back to the subject company.
 ANAPHOR_NOUNS = {
@@ -419,6 +419,51 @@ def speaker_mentions(text: str, mentions: Sequence[Mention],
     before, after = patterns
     return [m for m in mentions
             if before.search(text[max(0, m.start - 40):m.start]) or after.match(text[m.end:m.end + 40])]
+
+
+_NAME_WORD = r"(?:[A-Z][\w&'’.-]*|[A-Z]{2,}|&|of|de|du|and)"
+_STOP_FIRST = {"The", "A", "An", "In", "On", "At", "By", "For", "As", "But", "And", "If", "While", "After", "Its", "Their",
+               "Our", "This", "That", "These", "Those", "Analysts", "Shares", "Scope", "CO2", "Chief", "Executive"}
+
+
+def pattern_mentions(doc: Any, text: str, taken: Sequence[Mention], plausible: Callable[[str], bool],
+                     suffixes: frozenset[str], measures: frozenset[str]) -> list[Mention]:
+    """Companies the gazetteer and NER miss, found by form in a parsed sentence: a run of capitalised
+    words ending in a corporate word ('Whitehaven Coal', 'ZIM Integrated Shipping Services'), or a
+    capitalised name owning a measured quantity ('Celltrion's energy consumption'). Places, people
+    and organisations NER is sure of, and known non-companies, are left out."""
+    spans = [(m.start, m.end) for m in taken]
+    sure_not = [(e.start_char, e.end_char) for e in doc.ents if e.label_ in ("GPE", "LOC", "NORP", "FAC")]
+    out: list[Mention] = []
+    for m in re.finditer(rf"\b[A-Z][\w&'’.-]*(?:\s+{_NAME_WORD})*", text):
+        words = re.sub(r"['’]s$", "", m.group()).split()
+        while words and words[0] in _STOP_FIRST:
+            words = words[1:]
+        while words and words[-1] in ("of", "de", "du", "and", "&"):
+            words = words[:-1]
+        if not words:
+            continue
+        name = " ".join(words)
+        start = m.start() + m.group().index(words[0])
+        end = start + len(name)
+        after = text[end:end + 60]
+        owner = re.match(r"['’]s\s+(?:[\w-]+\s+){0,3}?([\w-]+)", after)
+        by_suffix = len(words) >= 2 and words[-1] in suffixes
+        by_owner = owner is not None and owner.group(1).lower() in measures and len(words) <= 3
+        # 'Ryohin Keikaku, the company behind the Muji chain', 'PGE, the country's largest power producer'
+        appos = re.match(r",\s+(?:the|a|an|its|their)\s+(?:[\w'’-]+\s+){0,4}?([\w-]+)\b(?!['’])", after)
+        by_appos = appos is not None and appos.group(1).lower() in ANAPHOR_NOUNS | {"operator", "owner", "maker"} \
+            and len(words) <= 4
+        if not (by_suffix or by_owner or by_appos):
+            continue
+        if words[0] in _STOP_FIRST or words[0].lower() in ("chief", "mr", "ms", "dr"):
+            continue
+        if any(a < end and start < b for a, b in spans + sure_not):  # known already, or a place
+            continue
+        if not plausible(name) or name.isupper() and len(name) <= 3:
+            continue
+        out.append(Mention(start, end, name, text[start:end], "pattern"))
+    return out
 
 
 def _headline_fragment(ent: Any) -> bool:

@@ -784,6 +784,9 @@ def _company(ctx: DocContext, sent: Sentence, mtok: Token, subj: Token | None, v
                 span = list(c.subtree)
                 s, e = span[0].idx, span[-1].idx + len(span[-1].text)
                 name = sent.company_of(s, e)
+                inner = next((x for x in c.children if x.dep_ == "poss"), None)
+                if name is None and inner is not None:  # 'its fleet's emissions'
+                    name = sent.company_of(inner.idx, inner.idx + len(inner.text))
                 if name:
                     return name
                 if _noncompany(c):
