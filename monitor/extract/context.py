@@ -422,8 +422,9 @@ def speaker_mentions(text: str, mentions: Sequence[Mention],
 
 
 _NAME_WORD = r"(?:[A-Z][\w&'’.-]*|[A-Z]{2,}|&|of|de|du|and)"
-_STOP_FIRST = {"The", "A", "An", "In", "On", "At", "By", "For", "As", "But", "And", "If", "While", "After", "Its", "Their",
-               "Our", "This", "That", "These", "Those", "Analysts", "Shares", "Scope", "CO2", "Chief", "Executive"}
+_STOP_FIRST = {"The", "A", "An", "In", "On", "At", "By", "For", "As", "But", "And", "If", "While", "After", "Its",
+               "Their", "Our", "This", "That", "These", "Those", "Analysts", "Shares", "Scope", "CO2", "Chief",
+               "Executive"}
 
 
 def pattern_mentions(doc: Any, text: str, taken: Sequence[Mention], plausible: Callable[[str], bool],
