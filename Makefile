@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,dev,chart,serve,metrics]'
 	touch $@
 
 install: $(BIN)/.installed ## create .venv and install Pledgewatch with its test tools
