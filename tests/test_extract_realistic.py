@@ -149,6 +149,17 @@ CASES = [
      [("E", "Ryohin Keikaku", "increase", 6.0, "reported", 2023)]),
     ("Shell executive", "Jane Smith, the company's chief executive, said Shell's emissions rose 5% in 2023.",
      [("E", "Shell", "increase", 5.0, "reported", 2023)]),
+    # what analysts project is a forecast even with 'will ... by'; 'a fifth lower'; a place's apposition
+    ("Uniper outlook",
+     "Analysts at a Frankfurt bank project that Uniper's carbon emissions will fall by about a third by 2026.",
+     [("E", "Uniper", "decrease", 33.3333, "forecast", 2026)]),
+    ("Finnair results", "Finnair said its carbon dioxide emissions in 2023 were nearly a fifth lower than in 2019.",
+     [("E", "Finnair", "decrease", 20.0, "reported", 2023)]),
+    # a sector's emissions named through a long phrase are no company's
+    ("Airline emissions in Europe climb",
+     "Carbon dioxide emissions from flights departing airports in the European Union rose 6% in 2023. Lufthansa "
+     "carried 123 million passengers.",
+     [("E", None, "increase", 6.0, "reported", 2023)]),
 ]
 
 

@@ -350,6 +350,8 @@ def _acts_in(sent: Sentence, m: Mention, pos: int) -> bool:
     ids = {t.i for t in toks}
     root = next((t for t in toks if t.head.i not in ids or t.head.i == t.i), toks[0])
     while root.dep_ in ("compound", "appos", "flat", "nmod", "amod", "conj") and root.head.i != root.i:
+        if root.dep_ == "appos" and root.head.ent_type_ in ("GPE", "LOC"):
+            break  # 'In neighbouring Poland, PGE, ... said its': parsed as an apposition to the place
         root = root.head
     if root.dep_ in ("pobj", "dobj", "dative", "iobj", "oprd"):
         return False

@@ -49,7 +49,10 @@ _MULT = re.compile(
     r"|\b(?:by|in)\s+(?:(?:nearly|almost|about|around|roughly|more than|over|close to|some)\s+)?"
     r"(?P<frac>half|a half|a third|one third|one-third|a quarter|one quarter|two[- ]thirds|"
     r"three[- ]quarters|a fifth|one fifth|one-fifth|two[- ]fifths|a tenth|one tenth|one-tenth)\b"
-    r"(?!\s+(?:of\s+)?(?:a\s+|an\s+|one\s+)?(?:million|billion|thousand|tonnes?|tons?|percentage|points?|mt|gt)\b)",
+    r"(?!\s+(?:of\s+)?(?:a\s+|an\s+|one\s+)?(?:million|billion|thousand|tonnes?|tons?|percentage|points?|mt|gt)\b)"
+    r"|\b(?:(?:nearly|almost|about|around|roughly|more\s+than|over|close\s+to|some)\s+)?"
+    r"(?P<frac2>half|a\s+third|one\s+third|a\s+quarter|one\s+quarter|a\s+fifth|one\s+fifth|a\s+tenth|one\s+tenth)"
+    r"(?=\s+(?:lower|higher|less|more|below|above|smaller|bigger|greater)\b)",
     re.IGNORECASE)
 _MULT_VALUES = {"doubl": (100.0, "increase"), "tripl": (200.0, "increase"), "trebl": (200.0, "increase"),
                 "quadrupl": (300.0, "increase"), "halv": (50.0, "decrease")}
@@ -134,8 +137,9 @@ def find_multipliers(text: str) -> list[Quantity]:
             value, direction = _MULT_VALUES[stem]
             out.append(Quantity(m.start("w"), m.end("w"), value, "%", "mult", direction, m.group()))
         else:
-            frac = re.sub(r"\s+", " ", m.group("frac").lower())
-            out.append(Quantity(m.start("frac"), m.end("frac"), _FRACTIONS[frac], "%", "frac", None, m.group()))
+            g = "frac" if m.group("frac") else "frac2"
+            frac = re.sub(r"\s+", " ", m.group(g).lower())
+            out.append(Quantity(m.start(g), m.end(g), _FRACTIONS[frac], "%", "frac", None, m.group()))
     return out
 
 
