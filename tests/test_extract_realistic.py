@@ -160,6 +160,19 @@ CASES = [
      "Carbon dioxide emissions from flights departing airports in the European Union rose 6% in 2023. Lufthansa "
      "carried 123 million passengers.",
      [("E", None, "increase", 6.0, "reported", 2023)]),
+    # NER calls the company a place; an apposition describes the name before it; a pledge's year in a
+    # relative clause is not the reported change's year
+    ("Newmont results",
+     "Newmont, the world's biggest gold miner, said its scope 1 and 2 emissions rose 6% in 2023 after it bought "
+     "Australia's Newcrest Mining.",
+     [("E", "Newmont", "increase", 6.0, "reported", 2023)]),
+    ("IndiGo fuel use",
+     "InterGlobe Aviation, which runs IndiGo, India's largest airline, said fuel consumption rose 20 per cent in "
+     "the fiscal year to March 2024.",
+     [("E", "IndiGo", "increase", 20.0, "reported", 2024)]),
+    ("Lenovo results",
+     "Lenovo, which aims for net-zero emissions by 2050, said its scope 3 emissions from products in use rose 3%.",
+     [("E", "Lenovo", "increase", 3.0, "reported", 2023), ("T", "Lenovo", "net-zero emissions", 2050)]),
 ]
 
 

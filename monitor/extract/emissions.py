@@ -82,7 +82,7 @@ _SUBJ = {"nsubj", "nsubjpass", "csubj", "expl"}
 _NONCOMPANY_SUBJ = {"country", "nation", "sector", "industry", "city", "state", "economy", "region",
                     "aviation", "shipping", "airlines", "carmakers", "companies", "firms", "government",
                     "globe", "planet", "grid", "continent", "bloc", "market", "households", "union", "eu",
-                    "airports", "world"}
+                    "airports"}
 _ENERGY_METRIC_OK_HEADS = {"use", "consumption", "usage", "demand", "needs", "burn", "draw", "withdrawal",
                            "withdrawals", "intake", "consumed", "bill"}
 _LEVEL_BEFORE = {"to", "at", "from", "of", "reached", "reach", "totalled", "totaled", "stood", "represent",
@@ -759,6 +759,9 @@ def _years(ctx: DocContext, sent: Sentence, clause: list[Token], status: str,
                 ctx.published and year <= ctx.published.year + 1:
             base = year - 1  # 'could rise 5% this year'
         return year, base
+    if ctx.published is not None:
+        # a reported change is not in the future: 'which aims for net zero by 2050, said ... rose 3%'
+        years = [y for y in years if y.year <= ctx.published.year]
     if fiscal:
         year = fiscal[0][2]  # 'the year ended March 2025'
     elif years:
@@ -833,6 +836,11 @@ def _company(ctx: DocContext, sent: Sentence, mtok: Token, subj: Token | None, v
     for a in verb.ancestors:
         for c in a.children:
             if c.dep_ in ("nsubj", "nsubjpass"):
+                if c.pos_ != "PRON":
+                    # a named company first (NER may call 'Newmont' a place), then non-companies
+                    own = sent.company_of(c.idx, c.idx + len(c.text))
+                    if own:
+                        return own
                 if _noncompany(c):
                     return None  # 'Georgia's largest utility told regulators it expects ...'
                 if c.pos_ == "PRON" and any(x.dep_ in ("nsubj", "nsubjpass") and x.i < c.i and _noncompany(x)
@@ -856,6 +864,8 @@ def _noncompany(t: Token) -> bool:
         return False  # 'the Swiss group', 'the British lender' describe a company
     if in_descriptor(t):
         return False  # 'The Charlotte, North Carolina-based utility': a place describing a company
+    if t.dep_ == "appos" and t.lemma_.lower() in ANAPHOR_NOUNS:
+        return False  # 'InterGlobe Aviation, India's largest airline, said ...' describes the name before it
     near = [t, *[c for c in t.children if c.dep_ in ("poss", "compound", "amod") and not in_descriptor(c)]]
     return any(x.ent_type_ in ("GPE", "NORP", "LOC") or x.lemma_.lower() in _NONCOMPANY_SUBJ for x in near)
 
