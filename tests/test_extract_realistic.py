@@ -173,6 +173,23 @@ CASES = [
     ("Lenovo results",
      "Lenovo, which aims for net-zero emissions by 2050, said its scope 3 emissions from products in use rose 3%.",
      [("E", "Lenovo", "increase", 3.0, "reported", 2023), ("T", "Lenovo", "net-zero emissions", 2050)]),
+    # ringgit; assets a bank oversees and buyback programmes are not investments
+    ("Malaysian utility lays out grid spending",
+     "Tenaga Nasional Bhd said on Tuesday it would invest about RM43 billion in transmission and distribution "
+     "upgrades between 2023 and 2025.",
+     [("I", "Tenaga Nasional", 43e9, "MYR", 2025)]),
+    ("Morgan Stanley results",
+     "Morgan Stanley said it would keep buying back shares under its $10 billion programme. Its wealth management "
+     "arm now oversees more than $70 billion in sustainable investment strategies.",
+     []),
+    # a company NER half-sees ('Bharat'); a fiscal year is no company; a headline's company NER calls a person
+    ("Dalmia Bharat expands",
+     "Dalmia Bharat will invest about Rs 9,000 crore to lift its cement capacity by FY27, the company said, adding "
+     "that it remains committed to becoming carbon negative by 2040.",
+     [("I", "Dalmia Bharat", 90e9, "INR", 2027), ("T", "Dalmia Bharat", "carbon negative", 2040)]),
+    ("Johnson Matthey to invest £200m in hydrogen components",
+     "Johnson Matthey will invest more than £200m over the next few years, the London-listed chemicals company said.",
+     [("I", "Johnson Matthey", 200e6, "GBP", None)]),
 ]
 
 

@@ -28,6 +28,7 @@ from monitor.extract.context import (
     Mention,
     Sentence,
     choose_subject,
+    headline_subject,
     ner_mentions,
     pattern_mentions,
     speaker_mentions,
@@ -214,6 +215,8 @@ class Extractor:
                 extra = self._not_speakers(s.text, ner_mentions(s.doc, s.mentions, plausible, canonical))
                 extra += self._not_speakers(s.text, pattern_mentions(s.doc, s.text, [*s.mentions, *extra], plausible,
                                                                      self._suffixes, self._measures))
+                if s.is_title:
+                    extra += headline_subject(s.doc, s.text, [*s.mentions, *extra], plausible, text)
                 if extra:
                     s.mentions = sorted([*s.mentions, *extra], key=lambda m: m.start)
         _resolve_acronyms(sents)

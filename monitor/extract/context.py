@@ -51,7 +51,8 @@ if TYPE_CHECKING:
     from spacy.tokens import Doc, Span
 
 __all__ = ["DocContext", "Sentence", "Mention", "split_sentences", "find_years", "fiscal_year_end",
-           "ANAPHOR_NOUNS", "speaker_patterns", "speaker_mentions", "in_descriptor", "pattern_mentions"]
+           "ANAPHOR_NOUNS", "speaker_patterns", "speaker_mentions", "in_descriptor", "pattern_mentions",
+           "headline_subject"]
 
 # Generic nouns that, after 'the' (optionally with adjectives), refer back to the subject company.
 ANAPHOR_NOUNS = {
@@ -392,12 +393,21 @@ def ner_mentions(doc: Any, taken: Iterable[Mention], plausible: Callable[[str], 
     for ent in doc.ents:
         if ent.label_ != "ORG":
             continue
+        first = ent.start
+        while first > 0 and doc[first - 1].pos_ == "PROPN" and doc[first - 1].text[:1].isupper() \
+                and doc[first - 1].text not in _STOP_FIRST and doc[first - 1].ent_type_ not in ("GPE", "NORP", "LOC") \
+                and doc[first - 1].text.isalpha():
+            first -= 1  # 'Dalmia Bharat' when NER saw only 'Bharat'
+        if first != ent.start:
+            ent = doc[first:ent.end]
         s, e = ent.start_char, ent.end_char
         if any(a < e and s < b for a, b in spans):
             continue
         name = _clean_org(ent.text)
         if len(name) < 3 or not plausible(name) or name.isupper() and len(name) <= 3 and not canonical(name):
             continue
+        if _PERIOD_NAME.match(name):
+            continue  # 'FY27', 'H1 2024', 'Q3
         if not canonical(name) and _headline_fragment(ent):
             continue
         out.append(Mention(s, e, canonical(name) or name, ent.text, "ner"))
@@ -423,6 +433,12 @@ def speaker_mentions(text: str, mentions: Sequence[Mention],
             if before.search(text[max(0, m.start - 40):m.start]) or after.match(text[m.end:m.end + 40])]
 
 
+_PERIOD_NAME = re.compile(r"^(?:FY|H[12]|Q[1-4]|CY)\s?['’]?\d{0,4}(?:\s+\d{2,4})?$")
+# a company opening a headline: 'Johnson Matthey to invest £200m in hydrogen components'
+_HEADLINE_SUBJECT = re.compile(
+    r"^((?:[A-Z][\w&'’.-]*)(?:\s+(?:[A-Z][\w&'’.-]*|&)){0,3})\s+(?:to\s+(?:invest|spend|cut|buy|build|acquire)|"
+    r"says|cuts|posts|plans|sets|pledges|reports|raises|lifts|agrees|commits|invests|spends|warns|misses|trims|"
+    r"boosts|unveils|targets|aims|vows|slashes|doubles|halves|lowers|reduces)\b")
 _NAME_WORD = r"(?:[A-Z][\w&'’.-]*|[A-Z]{2,}|&|of|de|du|and)"
 _STOP_FIRST = {"The", "A", "An", "In", "On", "At", "By", "For", "As", "But", "And", "If", "While", "After", "Its",
                "Their", "Our", "This", "That", "These", "Those", "Analysts", "Shares", "Scope", "CO2", "Chief",
@@ -463,10 +479,31 @@ def pattern_mentions(doc: Any, text: str, taken: Sequence[Mention], plausible: C
             continue
         if any(a < end and start < b for a, b in spans + sure_not):  # known already, or a place
             continue
-        if not plausible(name) or name.isupper() and len(name) <= 3:
+        if not plausible(name) or name.isupper() and len(name) <= 3 or _PERIOD_NAME.match(name):
             continue
         out.append(Mention(start, end, name, text[start:end], "pattern"))
     return out
+
+
+def headline_subject(doc: Any, title: str, taken: Sequence[Mention], plausible: Callable[[str], bool],
+                     body: str = "") -> list[Mention]:
+    """The company that opens a headline when nothing else names it ('Johnson Matthey to invest ...').
+    A name NER takes for a person counts only when the body speaks of 'the company' (or the group,
+    the miner ...) and not of a person ('he', 'she')."""
+    m = _HEADLINE_SUBJECT.match(title)
+    if m is None or taken:
+        return []
+    name = re.sub(r"['’]s$", "", m.group(1))
+    if name.split()[0] in _STOP_FIRST or not plausible(name) or _PERIOD_NAME.match(name):
+        return []
+    if any(e.label_ in ("GPE", "LOC", "NORP") and e.start_char == 0 for e in doc.ents):
+        return []
+    if any(e.label_ == "PERSON" and e.start_char == 0 for e in doc.ents):
+        nouns = "|".join(sorted(ANAPHOR_NOUNS))
+        company_talk = re.search(r"\bthe\s+(?:[\w-]+\s+){0,3}?(?:" + nouns + r")\b", body, re.I)
+        if not company_talk or re.search(r"\b(?:he|she|his|her)\b", body, re.I):
+            return []
+    return [Mention(0, len(name), name, title[:len(name)], "pattern")]
 
 
 def _headline_fragment(ent: Any) -> bool:

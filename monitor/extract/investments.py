@@ -283,6 +283,18 @@ def _excluded(tokens: Sequence[Token], cand: _Candidate, hi: int) -> bool:
         head = tokens[cand.cue].head
         if head.pos_ in {"VERB", "AUX"} and head.lemma_.lower() in set(_cues()["holding_verbs"]):
             return True
+    before = " ".join(_low(t) for t in tokens[max(0, first - 10):first])
+    if re.search(r"\b(?:buy(?:ing)? back|bought back|buybacks?|repurchas\w*)\b", before):
+        return True  # 'keep buying back shares under its $10 billion programme'
+    gov = tokens[last]
+    for _ in range(4):
+        if gov.head is gov:
+            break
+        gov = gov.head
+        if gov.pos_ in {"VERB", "AUX"}:
+            if gov.lemma_.lower() in {"oversee", "manage", "administer", "hold", "own"}:
+                return True  # 'now oversees more than $70 billion in sustainable strategies': assets, not investing
+            break
     cost = next((t for t in tokens[cand.cue:cand.cue + 4] if _low(t) in {"cost", "costs", "costing"}), None) \
         if cand.cue is not None and cand.cue_kind == "cost" else None
     if cost is not None:
@@ -385,6 +397,8 @@ def _company_for_token(inp: SentenceInput, tok: Token, depth: int = 0) -> tuple[
             if decided and name is not None:
                 return True, name
         return True, inp.subject
+    if inp.subject and " ".join(t.text for t in [*compounds, tok]) == inp.subject:
+        return True, inp.subject  # the article's company, whatever NER calls it ('Johnson Matthey' as a person)
     if tok.ent_type_ in {"GPE", "NORP", "LOC"} and in_descriptor(tok):
         return True, inp.subject  # 'The Charlotte, North Carolina-based utility ...'
     if tok.ent_type_ in {"GPE", "NORP", "LOC", "PERSON"}:

@@ -52,7 +52,8 @@ _MULT = re.compile(
     r"(?!\s+(?:of\s+)?(?:a\s+|an\s+|one\s+)?(?:million|billion|thousand|tonnes?|tons?|percentage|points?|mt|gt)\b)"
     r"|\b(?:(?:nearly|almost|about|around|roughly|more\s+than|over|close\s+to|some)\s+)?"
     r"(?P<frac2>half|a\s+third|one\s+third|a\s+quarter|one\s+quarter|a\s+fifth|one\s+fifth|a\s+tenth|one\s+tenth)"
-    r"(?=\s+(?:lower|higher|less|more|below|above|smaller|bigger|greater)\b)",
+    r"(?=\s+(?:(?:lower|higher|less|more|smaller|bigger|greater)\s+than\s+(?:in\s+)?(?:(?:19|20)\d\d|a\s+year|"
+    r"the\s+(?:previous|prior)\s+year|last\s+year)|(?:below|above)\s+(?:its\s+|their\s+|the\s+)?(?:19|20)\d\d))",
     re.IGNORECASE)
 _MULT_VALUES = {"doubl": (100.0, "increase"), "tripl": (200.0, "increase"), "trebl": (200.0, "increase"),
                 "quadrupl": (300.0, "increase"), "halv": (50.0, "decrease")}
