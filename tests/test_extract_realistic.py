@@ -190,6 +190,10 @@ CASES = [
     ("Johnson Matthey to invest £200m in hydrogen components",
      "Johnson Matthey will invest more than £200m over the next few years, the London-listed chemicals company said.",
      [("I", "Johnson Matthey", 200e6, "GBP", None)]),
+    # a product naming the company described is not another company
+    ("Hermes results",
+     "The Birkin bag maker said its absolute scope 1 and 2 emissions were 35% lower in 2023 than in 2018.",
+     [("E", "Hermes", "decrease", 35.0, "reported", 2023)]),
 ]
 
 

@@ -249,9 +249,14 @@ class Extractor:
         drop = speaker_mentions(text, mentions, self._speakers)
         # 'the Baar-based miner', 'a Beijing-listed rival': a place, or a company as a mere descriptor
         drop += [m for m in mentions if _DESCRIPTOR.match(text, m.end)]
+        # 'The Birkin bag maker', 'the Dulux paint maker': a product naming the company described
+        drop += [m for m in mentions if m.kind in ("ner", "pattern") and _PRODUCT_MAKER.match(text, m.end)
+                 and re.search(r"\bthe\s+$", text[max(0, m.start - 5):m.start], re.I)]
         return [m for m in mentions if m not in drop] if drop else mentions
 
 
+_PRODUCT_MAKER = re.compile(r"(?:\s+[a-z][\w-]*){0,2}\s+(?:maker|makers|brand|owner|operator|producer|seller|retailer|"
+                            r"chain|group)\b")
 _DESCRIPTOR = re.compile(r"[-‐–](?:based|headquartered|listed|registered|owned|backed|controlled|born)\b",
                          re.IGNORECASE)
 
