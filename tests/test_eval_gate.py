@@ -100,3 +100,27 @@ def test_prefilter_changes_no_fact(extractor: Extractor) -> None:
                   for s in extractor.context(r["text"], r.get("title")).sentences)
     assert skipped > 0, "the pre-filter skipped nothing"
     assert fast == full
+
+
+# Two more labelled sets in the dev format (tests/data/eval/, README beside each), written from scratch
+# for this project by engineers who did not read the extractor: other companies (none from the dev
+# set), harder phrasing. Each was scored once untouched (the held-out figure in the issue notes) and
+# has since served as a regression gate. Floors pinned just under what EXTRACTOR_VERSION 0.2.0 does.
+EXTRA_FLOORS: dict[str, dict[str, float]] = {
+    "extra_a.jsonl": {"emission_change": 0.88, "investment": 0.82, "target": 0.87, "alerts": 0.92},
+    # 0.899 / 0.841 / 0.891 / 0.939
+    "extra_b.jsonl": {"emission_change": 0.78, "investment": 0.81, "target": 0.85, "alerts": 0.83},
+    # 0.796 / 0.832 / 0.876 / 0.851
+}
+DATA = Path(__file__).resolve().parent / "data" / "eval"
+
+
+@pytest.mark.parametrize("name", sorted(EXTRA_FLOORS))
+def test_extra_sets_at_or_above_floor(extractor: Extractor, name: str) -> None:
+    score = _score_module()
+    records = _read(DATA / name)
+    inputs = [{k: r[k] for k in ("id", "title", "published", "text") if k in r} for r in records]
+    pred = {str(row["id"]): row["facts"] for row in extract_records(inputs, extractor)}
+    rows, _ = score.score({str(r["id"]): r["facts"] for r in records}, pred)
+    low = {k: rows[k]["f1"] for k, floor in EXTRA_FLOORS[name].items() if rows[k]["f1"] < floor}
+    assert not low, f"{name}: F1 below floor {EXTRA_FLOORS[name]}: {low}; all rows {rows}"
