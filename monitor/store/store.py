@@ -404,17 +404,30 @@ class Store:
     def add_entry(self, entry: FeedEntry, now: datetime) -> int | None:
         """Store a new entry (state ``new``) and return its row id; None when already known.
 
-        Known means the same entry id under any URL the feed has had, or a tombstone for it.
+        Known means the same entry id under any URL the feed has had, or a tombstone for it. A known
+        entry whose title, summary or content changed since it was processed is updated and queued
+        again (state ``new``; its row id is returned): its article is fetched and extracted anew,
+        its facts replaced, and alerts stay keyed, so nothing is alerted twice.
         """
         ts = _ts(now)
         with self._tx(f"add entry {entry.entry_id} of {entry.feed_url}") as conn:
             urls = _feed_urls(conn, entry.feed_url)
             marks = ",".join("?" * len(urls))
-            for table in ("entries", "tombstones"):
-                hit = conn.execute(f"SELECT 1 FROM {table} WHERE entry_id = ? AND feed_url IN ({marks})",  # noqa: S608
-                                   (entry.entry_id, *urls)).fetchone()
-                if hit:
+            if conn.execute(f"SELECT 1 FROM tombstones WHERE entry_id = ? AND feed_url IN ({marks})",  # noqa: S608
+                            (entry.entry_id, *urls)).fetchone():
+                return None
+            known = conn.execute(f"SELECT id, title, summary, content, state FROM entries "  # noqa: S608
+                                 f"WHERE entry_id = ? AND feed_url IN ({marks})", (entry.entry_id, *urls)).fetchone()
+            if known is not None:
+                changed = (known["title"], known["summary"], known["content"]) != (
+                    entry.title, entry.summary, entry.content)
+                if not changed or known["state"] not in ("extracted", "alerted"):
                     return None
+                conn.execute("UPDATE entries SET link = ?, title = ?, published = ?, summary = ?, content = ?, "
+                             "state = 'new', attempts = 0, last_error = NULL, next_try = NULL, updated_at = ? "
+                             "WHERE id = ?", (entry.link, entry.title, _ts(entry.published), entry.summary,
+                                              entry.content, ts, known["id"]))
+                return int(known["id"])
             cur = conn.execute(
                 "INSERT INTO entries (feed_url, entry_id, link, title, published, summary, content, state, "
                 "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'new', ?, ?)",
