@@ -194,6 +194,14 @@ CASES = [
     ("Hermes results",
      "The Birkin bag maker said its absolute scope 1 and 2 emissions were 35% lower in 2023 than in 2018.",
      [("E", "Hermes", "decrease", 35.0, "reported", 2023)]),
+    # a forecast with a condition is still a forecast; 'by at least 50%' is a change, not a level
+    ("Rio Tinto outlook",
+     "An analyst at a London broker estimated Rio Tinto's emissions could fall a further 20% by 2027 if the "
+     "Pilbara solar farms arrive on time.",
+     [("E", "Rio Tinto", "decrease", 20.0, "forecast", 2027)]),
+    ("Telstra goals",
+     "Telstra aims to cut its absolute emissions by at least 50% by 2030 from its 2019 financial year.",
+     [("E", "Telstra", "decrease", 50.0, "target", 2030)]),
 ]
 
 

@@ -552,6 +552,9 @@ def _is_level(doc: Any, toks: list[Token], q: Quantity) -> bool:
                                                      "over", "than", "more", "just", "approximately", "only",
                                                      "an", "estimated", "a", "record", "least"):
         prev = doc[prev.i - 1] if prev.i > 0 else None
+    if prev is not None and prev.lower_ == "at" and prev.i + 1 < len(doc) and \
+            doc[prev.i + 1].lower_ in ("least", "most"):
+        prev = doc[prev.i - 1] if prev.i > 0 else None  # 'by at least 50%' is a change, 'at 50%' a level
     if prev is not None and prev.text.lower() in _LEVEL_BEFORE and prev.pos_ != "PART" and not (
             prev.text.lower() == "of" and prev.head.lemma_.lower() in _DIRECTION_NOUNS):
         return True
@@ -640,9 +643,11 @@ def _hypothetical(verb: Token, text: str) -> bool:
            for t in [verb, *verb.ancestors]):
         return True
     # 'If the grounding lasted a year, emissions would be 60% lower': a conditional main clause
+    # ... but 'could fall 20% by 2027 if the solar farms arrive on time' is a forecast with a condition:
+    # only 'would' with a past-tense condition is counterfactual
     conditional = any(t.dep_ == "mark" and t.lower_ in ("if", "unless") and t.head.dep_ == "advcl"
-                      for t in verb.doc)
-    return conditional and any(c.dep_ == "aux" and c.lower_ in ("would", "could", "might", "'d") for c in verb.children)
+                      and t.head.tag_ in ("VBD", "VBN") for t in verb.doc)
+    return conditional and any(c.dep_ == "aux" and c.lower_ in ("would", "'d") for c in verb.children)
 
 
 _MODALS = {"will", "would", "could", "might", "may", "should", "'ll", "wo", "shall", "must"}
