@@ -202,6 +202,10 @@ CASES = [
     ("Telstra goals",
      "Telstra aims to cut its absolute emissions by at least 50% by 2030 from its 2019 financial year.",
      [("E", "Telstra", "decrease", 50.0, "target", 2030)]),
+    ("Rivian plant",
+     "A researcher calculated that if the new plant drew all of its power from the state's grid, Rivian's "
+     "operational emissions could double.",
+     []),
 ]
 
 

@@ -644,10 +644,10 @@ def _hypothetical(verb: Token, text: str) -> bool:
         return True
     # 'If the grounding lasted a year, emissions would be 60% lower': a conditional main clause
     # ... but 'could fall 20% by 2027 if the solar farms arrive on time' is a forecast with a condition:
-    # only 'would' with a past-tense condition is counterfactual
+    # only a past-tense condition ('if the plant drew all its power from gas') is counterfactual
     conditional = any(t.dep_ == "mark" and t.lower_ in ("if", "unless") and t.head.dep_ == "advcl"
                       and t.head.tag_ in ("VBD", "VBN") for t in verb.doc)
-    return conditional and any(c.dep_ == "aux" and c.lower_ in ("would", "'d") for c in verb.children)
+    return conditional and any(c.dep_ == "aux" and c.lower_ in ("would", "could", "might", "'d") for c in verb.children)
 
 
 _MODALS = {"will", "would", "could", "might", "may", "should", "'ll", "wo", "shall", "must"}
