@@ -206,6 +206,13 @@ CASES = [
      "A researcher calculated that if the new plant drew all of its power from the state's grid, Rivian's "
      "operational emissions could double.",
      []),
+    # the named one of two subjects; money set aside for a regulatory review is a provision
+    ("Renault plans",
+     "Renault said it would cut costs. Its alliance partner Nissan said on Tuesday it would invest ¥2 trillion "
+     "over the next five years in electrified vehicles.",
+     [("I", "Nissan", 2e12, "JPY", 2029)]),
+    ("Lloyds provision",
+     "Lloyds said it set aside £450 million for a possible review by the Financial Conduct Authority.", []),
 ]
 
 

@@ -375,6 +375,11 @@ def _company_for_token(inp: SentenceInput, tok: Token, depth: int = 0) -> tuple[
         _mention_at(inp, first.idx + off, tok.idx + len(tok.text) + off) if compounds else None)
     if name is not None:
         return True, name
+    for c in tok.children:  # 'Its alliance partner Nissan said ...': the named apposition
+        if c.dep_ in {"appos", "compound"} and c.pos_ == "PROPN":
+            named = _mention_at(inp, c.idx + off, c.idx + len(c.text) + off)
+            if named is not None:
+                return True, named
     if low in _PRONOUNS:  # before the context's resolver: 'Microsoft said it would' is Microsoft
         return True, _resolve_pronoun(inp, tok, depth)
     if inp.company_of is not None:
@@ -442,7 +447,10 @@ def _resolve_pronoun(inp: SentenceInput, tok: Token, depth: int) -> str | None:
     while verb.dep_ in {"ccomp", "xcomp", "conj", "advcl", "relcl"} and verb.head is not verb and hops < 4:
         hops += 1
         verb = verb.head
-        subj = next((c for c in verb.children if c.dep_ in {"nsubj", "nsubjpass"}), None)
+        subjs = [c for c in verb.children if c.dep_ in {"nsubj", "nsubjpass"}]
+        # the small model may give two subjects ('Its alliance partner Nissan said'): a named one first
+        subjs.sort(key=lambda c: _mention_at(inp, c.idx + inp.offset, c.idx + len(c.text) + inp.offset) is None)
+        subj = subjs[0] if subjs else None
         if subj is not None and _low(subj) not in _PRONOUNS and subj.ent_type_ != "PERSON" and depth < 3:
             decided, name = _company_for_token(inp, subj, depth + 1)
             if decided:
