@@ -137,16 +137,16 @@ CASES = [
      "A note observed that the combined capital expenditures of Amazon, Google and Meta in 2026 will be more "
      "than $700 billion.",
      [("I", None, 700e9, "USD", 2026)]),
-    # companies neither the gazetteer nor NER knows, recognised by form
-    ("Celltrion's energy use tripled as plants expand",
-     "Celltrion's energy consumption tripled between 2020 and 2023 as the biosimilar maker opened its third plant.",
-     [("E", "Celltrion", "increase", 200.0, "reported", 2023)]),
-    ("Coal miner results", "Whitehaven Coal said its scope 1 emissions rose 5% in the year to June 2023.",
-     [("E", "Whitehaven Coal", "increase", 5.0, "reported", 2023)]),
-    ("Muji operator's emissions rise",
-     "Ryohin Keikaku, the company behind the Muji chain of homeware stores, said on Wednesday that its scope 1 and "
+    # companies neither the gazetteer nor NER knows (invented names), recognised by form
+    ("Valdorix's energy use tripled as plants expand",
+     "Valdorix's energy consumption tripled between 2020 and 2023 as the biosimilar maker opened its third plant.",
+     [("E", "Valdorix", "increase", 200.0, "reported", 2023)]),
+    ("Coal miner results", "Kestrelmoor Coal said its scope 1 emissions rose 5% in the year to June 2023.",
+     [("E", "Kestrelmoor Coal", "increase", 5.0, "reported", 2023)]),
+    ("Homeware chain's emissions rise",
+     "Tobari Kensho, the company behind the Fenn chain of homeware stores, said on Wednesday that its scope 1 and "
      "2 emissions rose 6% in the year to August 2023.",
-     [("E", "Ryohin Keikaku", "increase", 6.0, "reported", 2023)]),
+     [("E", "Tobari Kensho", "increase", 6.0, "reported", 2023)]),
     ("Shell executive", "Jane Smith, the company's chief executive, said Shell's emissions rose 5% in 2023.",
      [("E", "Shell", "increase", 5.0, "reported", 2023)]),
     # what analysts project is a forecast even with 'will ... by'; 'a fifth lower'; a place's apposition
@@ -187,9 +187,9 @@ CASES = [
      "Dalmia Bharat will invest about Rs 9,000 crore to lift its cement capacity by FY27, the company said, adding "
      "that it remains committed to becoming carbon negative by 2040.",
      [("I", "Dalmia Bharat", 90e9, "INR", 2027), ("T", "Dalmia Bharat", "carbon negative", 2040)]),
-    ("Johnson Matthey to invest £200m in hydrogen components",
-     "Johnson Matthey will invest more than £200m over the next few years, the London-listed chemicals company said.",
-     [("I", "Johnson Matthey", 200e6, "GBP", None)]),
+    ("Harwell Mattock to invest £200m in hydrogen components",
+     "Harwell Mattock will invest more than £200m over the next few years, the London-listed chemicals company said.",
+     [("I", "Harwell Mattock", 200e6, "GBP", None)]),
     # a product naming the company described is not another company
     ("Hermes results",
      "The Birkin bag maker said its absolute scope 1 and 2 emissions were 35% lower in 2023 than in 2018.",
@@ -213,6 +213,14 @@ CASES = [
      [("I", "Nissan", 2e12, "JPY", 2029)]),
     ("Lloyds provision",
      "Lloyds said it set aside £450 million for a possible review by the Financial Conduct Authority.", []),
+    # 'the utility' is the subject only when the subject is a utility
+    ("Meta data centre power",
+     "Meta said its data centre electricity use rose 34% in 2024. The utility's plan to spend about $3.2 billion on "
+     "three gas plants was approved by state regulators.",
+     [("E", "Meta", "increase", 34.0, "reported", 2024), ("I", None, 3.2e9, "USD", None)]),
+    ("Duke Energy goals",
+     "Duke Energy said its emissions were 44% lower in 2023 than in 2005. The utility aims to reach net zero by 2050.",
+     [("E", "Duke Energy", "decrease", 44.0, "reported", 2023), ("T", "Duke Energy", "net zero", 2050)]),
 ]
 
 

@@ -224,7 +224,11 @@ class Extractor:
         title_m = sents[0].mentions if sents and sents[0].is_title else []
         body = [s for s in sents if not s.is_title]
         subject = choose_subject(title_m, body)
-        return DocContext(text, title, published, sents, subject, canonical)
+        ctx = DocContext(text, title, published, sents, subject, canonical)
+        if subject and self.gaz is not None:
+            entry = self.gaz.company(subject)
+            ctx.subject_sector = entry.sector if entry is not None else None
+        return ctx
 
     def _gaz_mentions(self, text: str) -> list[Any]:
         if self.gaz is None or not text:

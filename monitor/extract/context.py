@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DocContext", "Sentence", "Mention", "split_sentences", "find_years", "fiscal_year_end",
            "ANAPHOR_NOUNS", "speaker_patterns", "speaker_mentions", "in_descriptor", "pattern_mentions",
-           "headline_subject"]
+           "headline_subject", "fits_sector"]
 
 # Generic nouns that, after 'the' (optionally with adjectives), refer back to the subject company.
 ANAPHOR_NOUNS = {
@@ -229,8 +229,14 @@ class DocContext:
         self.sentences = sentences
         self.subject = subject
         self._canonical = canonical
+        self.subject_sector: str | None = None  # the gazetteer's sector of the subject, when known
         for s in sentences:
             s.ctx = self
+
+    def fits_subject(self, noun: str) -> bool:
+        """Whether 'the <noun>' can be the article's subject: false when the noun names an industry
+        ('the utility', 'the airline') that the subject's known sector is not."""
+        return fits_sector(noun, self.subject_sector)
 
     # -- views ----------------------------------------------------------------------------------
     @property
@@ -340,6 +346,29 @@ def in_descriptor(t: Any) -> bool:
     return False
 
 
+# 'the <noun>' words that name an industry, and words of the gazetteer's sector names that fit them
+_SECTOR_NOUNS: dict[str, tuple[str, ...]] = {
+    "utility": ("utilit", "power", "electric", "energy", "gas", "water"),
+    "airline": ("airline", "aviation", "air"), "carrier": ("airline", "aviation", "air", "shipping", "telecom"),
+    "carmaker": ("auto", "car", "vehicle", "motor"), "automaker": ("auto", "car", "vehicle", "motor"),
+    "miner": ("mining", "metal", "minerals", "coal", "gold", "copper", "iron"),
+    "bank": ("bank", "financ"), "lender": ("bank", "financ"), "insurer": ("insur", "financ"),
+    "retailer": ("retail", "grocer", "consumer", "fashion", "apparel", "e-commerce"),
+    "grocer": ("retail", "grocer", "food"), "supermarket": ("retail", "grocer", "food"),
+    "steelmaker": ("steel", "metal"), "chipmaker": ("semiconductor", "chip"), "brewer": ("beverage", "brew", "drink"),
+    "drugmaker": ("pharma", "health", "biotech"), "refiner": ("oil", "refin", "energy", "petro"),
+    "driller": ("oil", "gas", "drill", "energy"),
+}
+
+
+def fits_sector(noun: str, sector: str | None) -> bool:
+    """False when ``noun`` names an industry that ``sector`` (free text, may be None) is not."""
+    keys = _SECTOR_NOUNS.get(noun.lower())
+    if not keys or not sector:
+        return True
+    return any(k in sector.lower() for k in keys)
+
+
 def _acts_in(sent: Sentence, m: Mention, pos: int) -> bool:
     """Whether the company mention ``m`` can be what a later 'it'/'its' at ``pos`` refers to: not the
     object of a preposition or verb, not inside a relative or parenthetical clause that ends
@@ -433,6 +462,9 @@ def speaker_mentions(text: str, mentions: Sequence[Mention],
             if before.search(text[max(0, m.start - 40):m.start]) or after.match(text[m.end:m.end + 40])]
 
 
+_COMMON_OWNERS = ANAPHOR_NOUNS | {"world", "country", "nation", "industry", "sector", "city", "state", "region",
+                                  "government", "europe", "asia", "africa", "america", "planet", "aviation", "shipping",
+                                  "steel", "cement", "power", "oil", "gas", "coal", "tech", "fashion", "food", "farm"}
 _PERIOD_NAME = re.compile(r"^(?:FY|H[12]|Q[1-4]|CY)\s?['’]?\d{0,4}(?:\s+\d{2,4})?$")
 # a company opening a headline: 'Johnson Matthey to invest £200m in hydrogen components'
 _HEADLINE_SUBJECT = re.compile(
@@ -468,7 +500,8 @@ def pattern_mentions(doc: Any, text: str, taken: Sequence[Mention], plausible: C
         after = text[end:end + 60]
         owner = re.match(r"['’]s\s+(?:[\w-]+\s+){0,3}?([\w-]+)", after)
         by_suffix = len(words) >= 2 and words[-1] in suffixes
-        by_owner = owner is not None and owner.group(1).lower() in measures and len(words) <= 3
+        by_owner = owner is not None and owner.group(1).lower() in measures and len(words) <= 3 \
+            and not (len(words) == 1 and words[0].lower() in _COMMON_OWNERS)  # 'Utility's carbon goals'
         # 'Ryohin Keikaku, the company behind the Muji chain', 'PGE, the country's largest power producer'
         appos = re.match(r",\s+(?:the|a|an|its|their)\s+(?:[\w'’-]+\s+){0,4}?([\w-]+)\b(?!['’])", after)
         by_appos = appos is not None and appos.group(1).lower() in ANAPHOR_NOUNS | {"operator", "owner", "maker"} \

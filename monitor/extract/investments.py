@@ -25,7 +25,7 @@ from typing import Any
 
 from spacy.tokens import Span, Token
 
-from monitor.extract.context import in_descriptor
+from monitor.extract.context import ANAPHOR_NOUNS, fits_sector, in_descriptor
 from monitor.extract.money import Money, find_money
 from monitor.types import Evidence, Investment
 
@@ -48,7 +48,8 @@ _PRONOUNS = {"it", "its", "they", "their", "we", "our", "he", "she", "that", "wh
 _GENERIC_HEADS = {"company", "group", "firm", "business", "maker", "giant", "carmaker", "chipmaker", "retailer",
                   "operator", "conglomerate", "producer", "major", "unit", "arm", "division", "subsidiary",
                   "carrier", "airline", "bank", "lender", "insurer", "miner", "steelmaker", "automaker", "provider",
-                  "grocer", "supermarket", "manufacturer", "developer", "platform", "parent", "owner", "brand"}
+                  "grocer", "supermarket", "manufacturer", "developer", "platform", "parent", "owner", "brand"} \
+    | (ANAPHOR_NOUNS - {"network", "line", "chain", "platform", "brand", "tech", "shipping", "logistics"})
 _NATIONAL = {"foreign", "national", "federal", "public", "global", "domestic", "inward", "outward", "state", "eu",
              "government", "governments", "combined", "collective", "aggregate", "industry", "sector"}
 _PERSONS = {"he", "she"}
@@ -91,6 +92,7 @@ class SentenceInput:
     fiscal_end: int | None = None
     is_title: bool = False
     mentions: Sequence[tuple[int, int, str]] = field(default_factory=tuple)
+    subject_sector: str | None = None
 
 
 @dataclass(slots=True)
@@ -401,6 +403,8 @@ def _company_for_token(inp: SentenceInput, tok: Token, depth: int = 0) -> tuple[
             decided, name = _company_for_token(inp, owner, depth + 1) if depth < 3 else (False, None)
             if decided and name is not None:
                 return True, name
+        if not fits_sector(low, inp.subject_sector):
+            return True, None  # 'the utility' in an article about Meta is some other company
         return True, inp.subject
     if inp.subject and " ".join(t.text for t in [*compounds, tok]) == inp.subject:
         return True, inp.subject  # the article's company, whatever NER calls it ('Johnson Matthey' as a person)
@@ -928,7 +932,7 @@ def sentence_inputs(ctx: Any, unparsed: Callable[[str], bool] | None = None) -> 
             return name
 
         out.append(SentenceInput(doc[:], off, ctx.published, ctx.subject, company_of, fiscal_end,
-                                 bool(sent.is_title), mentions))
+                                 bool(sent.is_title), mentions, getattr(ctx, "subject_sector", None)))
     return out
 
 

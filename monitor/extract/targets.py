@@ -51,8 +51,8 @@ class _Pledge:
 
 _YEAR_AFTER = [
     (re.compile(r"^[^.;]{0,40}?\bfrom\s+20\d\d\s+(?:to|until)\s+(20\d\d)\b", re.I), "moved"),
-    (re.compile(r"^[^.;]{0,120}?\bby\s+(?:the\s+end\s+of\s+|end\s+of\s+|the\s+year\s+)?(?:fiscal\s+(?:year\s+)?)?"
-                r"(20\d\d)\b", re.I), "year"),
+    (re.compile(r"^[^.;]{0,120}?\b(?:by|before)\s+(?:the\s+end\s+of\s+|end\s+of\s+|the\s+year\s+)?"
+                r"(?:fiscal\s+(?:year\s+)?)?(20\d\d)\b", re.I), "year"),
     (re.compile(r"^[^.;]{0,120}?\bby\s+the\s+same\s+(?:year|date)\b", re.I), "same"),
     (re.compile(r"^(?:\s+[\w-]+){0,3}?\s+in\s+(20[3-9]\d)\b(?!\s*(?:levels?|figures?|baseline))", re.I), "in_year"),
     (re.compile(r"^[^.;]{0,120}?\bby\s+(?:the\s+end\s+of\s+)?(?:the|this)\s+decade\b", re.I), "decade"),
@@ -187,6 +187,10 @@ def _continuations(text: str, pledge: _Pledge, end_of_year: int) -> list[tuple[s
     m = re.match(r"^,?\s+and\s+by\s+(20\d\d)\s+((?:in|across|for)\s+[\w\s&-]{2,50}?)(?=[,.;]|$)", rest, re.I)
     if m:
         out.append((m.group(2).strip(), int(m.group(1))))
+    m = re.match(r"^,?\s+and\s+(worldwide|globally|group-wide|company-wide|everywhere else)\s+by\s+(20\d\d)\b",
+                 rest, re.I)
+    if m:
+        out.append((m.group(1).strip(), int(m.group(2))))  # 'in Europe by 2040 and worldwide by 2050'
     m = re.match(r"^,?\s+and\s+((?:(?:in|across|for)\s+)?(?:its|their|the)\s+[\w\s&-]{2,50}?)\s+by\s+(20\d\d)\b",
                  rest, re.I)
     if m and not re.match(r"(?:the\s+)?(?:same|end)\b", m.group(1), re.I):
