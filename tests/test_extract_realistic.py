@@ -221,6 +221,12 @@ CASES = [
     ("Duke Energy goals",
      "Duke Energy said its emissions were 44% lower in 2023 than in 2005. The utility aims to reach net zero by 2050.",
      [("E", "Duke Energy", "decrease", 44.0, "reported", 2023), ("T", "Duke Energy", "net zero", 2050)]),
+    # a lead's opening company is the subject even when another is named more often later
+    ("Airline drops 2030 climate target",
+     "Air New Zealand on Wednesday withdrew its 2030 climate goal. The carrier said that delays in Boeing and "
+     "Airbus deliveries meant the target could not be met. It said it remained committed to reaching net-zero "
+     "carbon emissions by 2050. Boeing has delayed deliveries of its 787; Boeing said the delays would end in 2026.",
+     [("T", "Air New Zealand", "net-zero carbon emissions", 2050)]),
 ]
 
 

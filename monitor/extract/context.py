@@ -411,6 +411,10 @@ def choose_subject(title_mentions: Sequence[Mention], body: Sequence[Sentence]) 
             first.setdefault(m.name, s.index * 10000 + m.start)
     if not counts:
         return None
+    # a news lead names its subject first: the company opening the first sentence weighs two mentions more
+    lead = next((s for s in body if s.mentions), None)
+    if lead is not None and lead is body[0] and lead.mentions[0].start < 40:
+        counts[lead.mentions[0].name] += 2
     return max(counts, key=lambda n: (counts[n], -first[n]))
 
 
