@@ -296,12 +296,13 @@ def _resolve_acronyms(sents: list[Sentence]) -> None:
     for s in sents:
         for i, m in enumerate(s.mentions):
             key = _acronym_key(m.surface)
-            if m.kind == "ner" and key in known:
+            if m.kind == "ner" and key is not None and key in known:
                 s.mentions[i] = Mention(m.start, m.end, known[key], m.surface, "acronym")
         if s.doc is None:
             continue
-        added = [Mention(e.start_char, e.end_char, known[_acronym_key(e.text)], e.text, "acronym")
-                 for e in s.doc.ents if e.label_ == "ORG" and _acronym_key(e.text) in known
+        keyed = [(e, _acronym_key(e.text)) for e in s.doc.ents if e.label_ == "ORG"]
+        added = [Mention(e.start_char, e.end_char, known[k], e.text, "acronym") for e, k in keyed
+                 if k is not None and k in known
                  and not any(m.start < e.end_char and e.start_char < m.end for m in s.mentions)]
         if added:
             s.mentions = sorted([*s.mentions, *added], key=lambda m: m.start)

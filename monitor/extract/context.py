@@ -374,6 +374,8 @@ def _acts_in(sent: Sentence, m: Mention, pos: int) -> bool:
     object of a preposition or verb, not inside a relative or parenthetical clause that ends
     before the pronoun."""
     doc = sent.doc
+    if doc is None:
+        return True
     toks = [t for t in doc if m.start <= t.idx < m.end]
     if not toks:
         return True

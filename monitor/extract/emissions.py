@@ -766,7 +766,8 @@ def _years(ctx: DocContext, sent: Sentence, clause: list[Token], status: str,
         return year, base
     if ctx.published is not None:
         # a reported change is not in the future: 'which aims for net zero by 2050, said ... rose 3%'
-        years = [y for y in years if y.year <= ctx.published.year]
+        pub_year = ctx.published.year
+        years = [y for y in years if y.year is not None and y.year <= pub_year]
     if fiscal:
         year = fiscal[0][2]  # 'the year ended March 2025'
     elif years:
