@@ -320,15 +320,23 @@ def _acronym_key(surface: str) -> str | None:
 def _unique(facts: list[Fact]) -> list[Fact]:
     """One fact per statement: a fact whose every field but its evidence equals an earlier one's
     (a headline repeated in the page text, a figure restated in the conclusion) is dropped; the
-    first statement is kept."""
-    seen: set[tuple[Any, ...]] = set()
+    first statement is kept, except that a full sentence replaces a repeated headline as evidence."""
+    seen: dict[tuple[Any, ...], int] = {}
     out: list[Fact] = []
     for f in facts:
         key = tuple(getattr(f, n) for n in f.__dataclass_fields__ if n != "evidence")
         if key not in seen:
-            seen.add(key)
+            seen[key] = len(out)
             out.append(f)
+        elif _headline_like(out[seen[key]]) and not _headline_like(f):
+            out[seen[key]] = f  # a headline repeated in the page text: the full sentence is better evidence
     return out
+
+
+def _headline_like(fact: Fact) -> bool:
+    """Whether a fact's evidence is a headline (no closing punctuation) rather than a sentence."""
+    sentence = (fact.evidence.sentence if fact.evidence else "").rstrip()
+    return not sentence.endswith((".", "!", "?", '"', "”", "'", "’", ")"))
 
 
 _NOT_NAMES = frozenset({
