@@ -11,6 +11,7 @@ slow bodies, counting connections). ``srv.requests`` records every request seen.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -120,3 +121,22 @@ class LocalServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class ConcurrencyProbe:
+    """A route handler that holds each request for ``delay`` seconds and records the most
+    requests it saw in flight at once (``peak``): how a test observes a per-host limit."""
+
+    def __init__(self, response: Response, delay: float = 0.3) -> None:
+        self.response, self.delay = response, delay
+        self.now = self.peak = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, _req: Request) -> Response:
+        with self._lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+        time.sleep(self.delay)
+        with self._lock:
+            self.now -= 1
+        return self.response

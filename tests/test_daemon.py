@@ -37,7 +37,7 @@ from monitor.errors import MonitorError
 from monitor.service import Service, digest_file_name
 from monitor.store import Store
 from monitor.types import EmissionChange, Evidence, Source
-from tests.server import LocalServer, Request, Response
+from tests.server import ConcurrencyProbe, LocalServer, Request, Response
 
 ROOT = Path(__file__).resolve().parent.parent
 EMPTY_RSS = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{title}</title>'
@@ -235,17 +235,8 @@ def test_retention_job_purges_the_text_of_old_articles(tmp_path):
 def test_poll_job_fetches_through_the_pool_within_the_per_host_limit(tmp_path, http_server):
     """A daemon cycle over 12 slow article pages on one host: several at once, never above
     ``[fetch] per_host_concurrency``; then `status` shows the cycle and its outcome."""
-    lock, state = threading.Lock(), {"now": 0, "peak": 0}
-
-    def slow_page(_req: Request) -> Response:
-        with lock:
-            state["now"] += 1
-            state["peak"] = max(state["peak"], state["now"])
-        time.sleep(0.3)
-        with lock:
-            state["now"] -= 1
-        return Response(200, b"<html><body><article><p>The company opened a new office in Lisbon.</p>"
-                             b"</article></body></html>", {"Content-Type": "text/html"})
+    slow_page = ConcurrencyProbe(Response(200, b"<html><body><article><p>The company opened a new office in "
+                                              b"Lisbon.</p></article></body></html>", {"Content-Type": "text/html"}))
 
     items = []
     for i in range(12):
@@ -257,7 +248,7 @@ def test_poll_job_fetches_through_the_pool_within_the_per_host_limit(tmp_path, h
     cfg.write_text(cfg.read_text().replace("per_host_concurrency = 4", "per_host_concurrency = 3\nworkers = 8"))
     daemon = Daemon(load_config(cfg))
     daemon.poll_job()
-    assert 2 <= state["peak"] <= 3, state  # the pool runs pages in parallel, the host limit caps them
+    assert 2 <= slow_page.peak <= 3, slow_page.peak  # the pool runs pages in parallel, the host limit caps them
     with Store.open_readonly(db) as store:
         assert store.status()["entries_alerted"] == 12
     out = pledgewatch("status", "--config", str(cfg))
@@ -269,12 +260,7 @@ def test_poll_job_fetches_through_the_pool_within_the_per_host_limit(tmp_path, h
 
 def test_poll_job_sends_immediate_channels_at_the_end_of_the_cycle(tmp_path, http_server):
     """`immediate = true`: the daemon's cycle delivers new alerts at once, not at the digest time."""
-    page = ("<!doctype html><html><head><title>Shell update</title></head><body><article><h1>Shell update</h1>"
-            "<p>Shell said its greenhouse gas emissions rose 7% in 2024 compared with 2023.</p>"
-            "</article></body></html>")
-    http_server.route("/shell.html", page, headers={"Content-Type": "text/html; charset=utf-8"})
-    http_server.route("/f.xml", rss("f", [(http_server.url("/shell.html"), "Shell update", "")]),
-                      headers={"Content-Type": "application/rss+xml"})
+    serve_one_alert_feed(http_server)
     db, folder = tmp_path / "pw.db", tmp_path / "digests"
     cfg = write_config(tmp_path / "config.toml", db, [http_server.url("/f.xml")], digest_dir=folder)
     cfg.write_text(cfg.read_text().replace(f'path = "{folder}"', f'path = "{folder}"\nimmediate = true'))
@@ -287,6 +273,17 @@ def test_poll_job_sends_immediate_channels_at_the_end_of_the_cycle(tmp_path, htt
 
 
 # -- stuck file deliveries (service) -------------------------------------------------------------
+
+def serve_one_alert_feed(server: LocalServer) -> str:
+    """Serve a feed at /f.xml with one article that raises one alert (Shell, +7% in 2024); its URL."""
+    page = ("<!doctype html><html><head><title>Shell update</title></head><body><article><h1>Shell update</h1>"
+            "<p>Shell said its greenhouse gas emissions rose 7% in 2024 compared with 2023.</p>"
+            "</article></body></html>")
+    server.route("/shell.html", page, headers={"Content-Type": "text/html; charset=utf-8"})
+    server.route("/f.xml", rss("f", [(server.url("/shell.html"), "Shell update", "")]),
+                 headers={"Content-Type": "application/rss+xml"})
+    return server.url("/f.xml")
+
 
 def _one_alert(store: Store, now: datetime) -> int:
     fact = EmissionChange(company="Microsoft", metric="ghg", direction="increase", value=12.0, unit="%",

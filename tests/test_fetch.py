@@ -15,7 +15,7 @@ import pytest
 from monitor.config import FetchConfig
 from monitor.errors import FetchError
 from monitor.fetch import Fetcher, FetchResult, RobotsDisallowed, is_public_address, parse_retry_after
-from tests.server import Request, Response
+from tests.server import ConcurrencyProbe, Request, Response
 
 
 def fetcher(**kw) -> Fetcher:
@@ -249,19 +249,8 @@ def test_connection_refused_names_the_url():
 
 
 def test_per_host_concurrency_observed_by_server(http_server):
-    lock = threading.Lock()
-    state = {"now": 0, "peak": 0}
-
-    def slow(_req: Request) -> Response:
-        with lock:
-            state["now"] += 1
-            state["peak"] = max(state["peak"], state["now"])
-        time.sleep(0.3)
-        with lock:
-            state["now"] -= 1
-        return Response(200, b"ok")
-
-    http_server.route("/slow", handler=slow)
+    probe = ConcurrencyProbe(Response(200, b"ok"))
+    http_server.route("/slow", handler=probe)
     with fetcher(per_host_concurrency=2) as f:
         threads = [threading.Thread(target=f.get, args=(http_server.url(f"/slow?i={i}"),)) for i in range(6)]
         for t in threads:
@@ -269,7 +258,7 @@ def test_per_host_concurrency_observed_by_server(http_server):
         for t in threads:
             t.join()
     assert http_server.hits("/slow") == 6
-    assert state["peak"] == 2
+    assert probe.peak == 2
 
 
 def test_robots_txt_respected_for_articles_only_and_cached(http_server):

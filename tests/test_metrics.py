@@ -13,7 +13,16 @@ import pytest
 from monitor.config import load_config
 from monitor.errors import ConfigError
 from monitor.store import Store
-from tests.test_daemon import ROOT, _one_alert, daemons, env, rss, wait_for, write_config  # noqa: F401
+from tests.test_daemon import (  # noqa: F401
+    ROOT,
+    _one_alert,
+    daemons,
+    env,
+    rss,
+    serve_one_alert_feed,
+    wait_for,
+    write_config,
+)
 
 
 def scrape(port: int) -> dict[str, float]:
@@ -59,12 +68,7 @@ def test_metrics_endpoint_on_loopback_reports_cycles_and_store_numbers(tmp_path)
 def test_daemon_serves_metrics_from_config_after_a_cycle(tmp_path, http_server, daemons):  # noqa: F811
     """`pledgewatch run` with `[metrics] port`: scrape /metrics over loopback after a cycle."""
     pytest.importorskip("prometheus_client", reason="prometheus-client is the optional 'metrics' extra")
-    page = ("<!doctype html><html><head><title>Shell update</title></head><body><article><h1>Shell update</h1>"
-            "<p>Shell said its greenhouse gas emissions rose 7% in 2024 compared with 2023.</p>"
-            "</article></body></html>")
-    http_server.route("/shell.html", page, headers={"Content-Type": "text/html; charset=utf-8"})
-    http_server.route("/f.xml", rss("f", [(http_server.url("/shell.html"), "Shell update", "")]),
-                      headers={"Content-Type": "application/rss+xml"})
+    serve_one_alert_feed(http_server)
     db, port = tmp_path / "pw.db", free_port()
     cfg = write_config(tmp_path / "config.toml", db, [http_server.url("/f.xml")], extra=f"[metrics]\nport = {port}")
     d = daemons(cfg, tmp_path / "daemon.log")

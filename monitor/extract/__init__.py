@@ -191,8 +191,9 @@ class Extractor:
             if s.is_title:
                 s.mentions = self._title_mentions(s.text, confirmed)
                 continue
-            s.mentions = self._not_speakers(s.text, [Mention(m.start - s.start, m.end - s.start, m.canonical, m.surface)
-                                                     for m in body_mentions if s.start <= m.start and m.end <= s.end])
+            inside = [Mention(m.start - s.start, m.end - s.start, m.canonical, m.surface)
+                      for m in body_mentions if s.start <= m.start and m.end <= s.end]
+            s.mentions = self._drop_non_subjects(s.text, inside)
             s.candidate = not self.prefilter or self.is_candidate(s.text)
         # the first body sentence is parsed too when the gazetteer finds no company anywhere:
         # its NER ORGs name the subject
@@ -212,9 +213,10 @@ class Extractor:
                 return None
         for s in sents:
             if s.doc is not None:
-                extra = self._not_speakers(s.text, ner_mentions(s.doc, s.mentions, plausible, canonical))
-                extra += self._not_speakers(s.text, pattern_mentions(s.doc, s.text, [*s.mentions, *extra], plausible,
-                                                                     self._suffixes, self._measures))
+                extra = ner_mentions(s.doc, s.mentions, plausible, canonical)
+                extra += pattern_mentions(s.doc, s.text, [*s.mentions, *extra], plausible, self._suffixes,
+                                          self._measures)
+                extra = self._drop_non_subjects(s.text, extra)
                 if s.is_title:
                     extra += headline_subject(s.doc, s.text, [*s.mentions, *extra], plausible, text)
                 if extra:
@@ -244,10 +246,12 @@ class Extractor:
             found += [m for m in self.gaz.find(title, require_context=False)
                       if m.canonical in confirmed and not any(a < m.end and m.start < b for a, b in spans)]
             found.sort(key=lambda m: m.start)
-        return self._not_speakers(title, [Mention(m.start, m.end, m.canonical, m.surface) for m in found])
+        return self._drop_non_subjects(title, [Mention(m.start, m.end, m.canonical, m.surface) for m in found])
 
-    def _not_speakers(self, text: str, mentions: list[Mention]) -> list[Mention]:
-        """``mentions`` without those naming a speaker's employer ('analysts at Morgan Stanley')."""
+    def _drop_non_subjects(self, text: str, mentions: list[Mention]) -> list[Mention]:
+        """``mentions`` without those that cannot be a fact's company: a speaker's employer ('analysts
+        at Morgan Stanley'), a place or company used as a descriptor ('the Baar-based miner'), a
+        product naming the company described ('the Birkin bag maker')."""
         if not mentions:
             return mentions
         drop = speaker_mentions(text, mentions, self._speakers)

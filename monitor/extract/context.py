@@ -233,11 +233,6 @@ class DocContext:
         for s in sentences:
             s.ctx = self
 
-    def fits_subject(self, noun: str) -> bool:
-        """Whether 'the <noun>' can be the article's subject: false when the noun names an industry
-        ('the utility', 'the airline') that the subject's known sector is not."""
-        return fits_sector(noun, self.subject_sector)
-
     # -- views ----------------------------------------------------------------------------------
     @property
     def candidates(self) -> list[Sentence]:

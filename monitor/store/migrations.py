@@ -198,10 +198,8 @@ def m003_alerts_outbox(conn: sqlite3.Connection) -> None:
     ])
 
 
-def m004_fts(conn: sqlite3.Connection) -> None:
-    """FTS5 over articles(title, text) and facts(evidence), kept in step by triggers."""
-    _run(conn, [
-        "CREATE VIRTUAL TABLE articles_fts USING fts5(title, text, content='articles', content_rowid='id')",
+# The triggers that keep the FTS tables in step with articles and facts (migrations 4 and 6).
+_ARTICLES_FTS_TRIGGERS = [
         """CREATE TRIGGER articles_fts_ai AFTER INSERT ON articles BEGIN
             INSERT INTO articles_fts (rowid, title, text) VALUES (new.id, new.title, new.text);
         END""",
@@ -214,7 +212,8 @@ def m004_fts(conn: sqlite3.Connection) -> None:
             VALUES ('delete', old.id, old.title, old.text);
             INSERT INTO articles_fts (rowid, title, text) VALUES (new.id, new.title, new.text);
         END""",
-        "CREATE VIRTUAL TABLE facts_fts USING fts5(evidence, content='facts', content_rowid='id')",
+]
+_FACTS_FTS_TRIGGERS = [
         """CREATE TRIGGER facts_fts_ai AFTER INSERT ON facts BEGIN
             INSERT INTO facts_fts (rowid, evidence) VALUES (new.id, new.evidence);
         END""",
@@ -225,8 +224,21 @@ def m004_fts(conn: sqlite3.Connection) -> None:
             INSERT INTO facts_fts (facts_fts, rowid, evidence) VALUES ('delete', old.id, old.evidence);
             INSERT INTO facts_fts (rowid, evidence) VALUES (new.id, new.evidence);
         END""",
-        "INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')",
-        "INSERT INTO facts_fts (facts_fts) VALUES ('rebuild')",
+]
+_FTS_REBUILD = [
+    "INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')",
+    "INSERT INTO facts_fts (facts_fts) VALUES ('rebuild')",
+]
+
+
+def m004_fts(conn: sqlite3.Connection) -> None:
+    """FTS5 over articles(title, text) and facts(evidence), kept in step by triggers."""
+    _run(conn, [
+        "CREATE VIRTUAL TABLE articles_fts USING fts5(title, text, content='articles', content_rowid='id')",
+        *_ARTICLES_FTS_TRIGGERS,
+        "CREATE VIRTUAL TABLE facts_fts USING fts5(evidence, content='facts', content_rowid='id')",
+        *_FACTS_FTS_TRIGGERS,
+        *_FTS_REBUILD,
     ])
 
 
@@ -272,31 +284,10 @@ def m006_fts_for_tools(conn: sqlite3.Connection) -> None:
         "DROP TRIGGER facts_fts_ai", "DROP TRIGGER facts_fts_ad", "DROP TRIGGER facts_fts_au",
         "DROP TABLE articles_fts", "DROP TABLE facts_fts",
         'CREATE VIRTUAL TABLE articles_fts USING fts5(title, text, content="articles", content_rowid="id")',
-        """CREATE TRIGGER articles_fts_ai AFTER INSERT ON articles BEGIN
-            INSERT INTO articles_fts (rowid, title, text) VALUES (new.id, new.title, new.text);
-        END""",
-        """CREATE TRIGGER articles_fts_ad AFTER DELETE ON articles BEGIN
-            INSERT INTO articles_fts (articles_fts, rowid, title, text)
-            VALUES ('delete', old.id, old.title, old.text);
-        END""",
-        """CREATE TRIGGER articles_fts_au AFTER UPDATE OF title, text ON articles BEGIN
-            INSERT INTO articles_fts (articles_fts, rowid, title, text)
-            VALUES ('delete', old.id, old.title, old.text);
-            INSERT INTO articles_fts (rowid, title, text) VALUES (new.id, new.title, new.text);
-        END""",
+        *_ARTICLES_FTS_TRIGGERS,
         'CREATE VIRTUAL TABLE facts_fts USING fts5(evidence, content="facts", content_rowid="id")',
-        """CREATE TRIGGER facts_fts_ai AFTER INSERT ON facts BEGIN
-            INSERT INTO facts_fts (rowid, evidence) VALUES (new.id, new.evidence);
-        END""",
-        """CREATE TRIGGER facts_fts_ad AFTER DELETE ON facts BEGIN
-            INSERT INTO facts_fts (facts_fts, rowid, evidence) VALUES ('delete', old.id, old.evidence);
-        END""",
-        """CREATE TRIGGER facts_fts_au AFTER UPDATE OF evidence ON facts BEGIN
-            INSERT INTO facts_fts (facts_fts, rowid, evidence) VALUES ('delete', old.id, old.evidence);
-            INSERT INTO facts_fts (rowid, evidence) VALUES (new.id, new.evidence);
-        END""",
-        "INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')",
-        "INSERT INTO facts_fts (facts_fts) VALUES ('rebuild')",
+        *_FACTS_FTS_TRIGGERS,
+        *_FTS_REBUILD,
         "CREATE INDEX alert_sources_article ON alert_sources (article_id)",
     ])
 
